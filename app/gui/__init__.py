@@ -1,0 +1,1 @@
+"""The PySide6 desktop app. Views call `core.Service` through `ops.OpRunner` only."""

@@ -1,0 +1,30 @@
+"""Start the desktop app."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from PySide6.QtWidgets import QApplication
+
+from app.gui.errors import show_error
+from core.errors import RememoraError
+from core.service import Service
+
+
+def run_gui(data_dir: Path) -> int:
+    app = QApplication.instance() or QApplication(sys.argv)
+    app.setApplicationName("Rememora")
+    try:
+        service = Service(data_dir)
+    except RememoraError as error:
+        show_error(None, error)
+        return error.exit_code
+    from app.gui.main_window import MainWindow
+
+    window = MainWindow(service)
+    window.show()
+    try:
+        return int(app.exec())
+    finally:
+        service.close()

@@ -1,0 +1,79 @@
+"""One way to run core work off the UI thread (after Anki's CollectionOp).
+
+`OpRunner` owns a single-thread pool, so store work runs one op at a time, in order.
+An op gets an `OpContext` that is core's progress sink and a token stream; success,
+failure, progress and tokens come back to the UI thread as Qt signals.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
+
+
+class OpContext(QObject):
+    """Handed to the op's function: progress sink (core.progress.Progress) and tokens."""
+
+    progressed = Signal(int, int, str)
+    token = Signal(str)
+    succeeded = Signal(object)
+    failed = Signal(object)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._cancel = threading.Event()
+
+    def update(self, done: int, total: int | None, label: str) -> None:
+        self.progressed.emit(done, -1 if total is None else total, label)
+
+    @property
+    def cancelled(self) -> bool:
+        return self._cancel.is_set()
+
+    def cancel(self) -> None:
+        self._cancel.set()
+
+    def emit_token(self, piece: str) -> None:
+        self.token.emit(piece)
+
+
+class _Runnable(QRunnable):
+    def __init__(self, fn: Callable[[OpContext], Any], context: OpContext) -> None:
+        super().__init__()
+        self._fn = fn
+        self._context = context
+
+    def run(self) -> None:
+        try:
+            result = self._fn(self._context)
+        except BaseException as error:  # noqa: BLE001 - every failure goes to the UI
+            self._context.failed.emit(error)
+        else:
+            self._context.succeeded.emit(result)
+
+
+class OpRunner(QObject):
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._pool = QThreadPool(self)
+        self._pool.setMaxThreadCount(1)
+        self._live: set[OpContext] = set()
+
+    def start(
+        self, fn: Callable[[OpContext], Any],
+        on_success: Callable[[Any], None], on_failure: Callable[[BaseException], None],
+    ) -> OpContext:
+        context = OpContext()
+        self._live.add(context)
+        context.succeeded.connect(on_success)
+        context.failed.connect(on_failure)
+        context.succeeded.connect(lambda _r: self._live.discard(context))
+        context.failed.connect(lambda _e: self._live.discard(context))
+        self._pool.start(_Runnable(fn, context))
+        return context
+
+    def wait(self, msecs: int = 30000) -> bool:
+        return self._pool.waitForDone(msecs)

@@ -1,0 +1,83 @@
+"""Answering: build the prompt (stable prefix first), stream the local model's answer,
+and map the numbers it cites back to memory ids.
+
+The LLM sees short integer aliases ([1], [2], …), never raw memory ids. The system
+prompt and core memory come first and change rarely, so their KV state can be reused.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from string import Template
+
+import assets
+from core.records import Memory, MemoryId, MemoryType, SearchHit
+from models.llm import LLM, ChatMessage
+
+NOTHING_RELEVANT = "I don't have anything in memory about that."
+_CITATION = re.compile(r"\[(\d+(?:\s*,\s*\d+)*)\]")
+
+
+@dataclass(frozen=True)
+class Answer:
+    question: str
+    text: str
+    cited: tuple[MemoryId, ...]
+    context: tuple[MemoryId, ...]
+    used_llm: bool
+
+
+def _when(memory: Memory) -> str:
+    moment = memory.event_time or memory.created_at
+    return moment.astimezone().strftime("%Y-%m-%d %H:%M")
+
+
+def build_messages(
+    question: str, hits: Sequence[SearchHit], core: Sequence[Memory], now: datetime
+) -> list[ChatMessage]:
+    core_text = "\n".join(f"[{m.fields.get('block', 'core')}] {m.text}" for m in core if m.text)
+    system = Template(assets.read_text("prompts/answer_system.txt")).substitute(
+        today=now.astimezone().strftime("%A %Y-%m-%d"),
+        core=f"What you know about the user and yourself:\n{core_text}" if core_text else "",
+    ).strip()
+    lines = [
+        f"[{alias}] ({_when(hit.memory)}, {hit.memory.type.value}) {hit.memory.text}"
+        for alias, hit in enumerate(hits, start=1)
+    ]
+    user = "Memories:\n" + "\n".join(lines) + f"\n\nQuestion: {question}"
+    return [ChatMessage("system", system), ChatMessage("user", user)]
+
+
+def parse_citations(text: str, aliases: Sequence[MemoryId]) -> tuple[MemoryId, ...]:
+    cited: dict[MemoryId, None] = {}
+    for group in _CITATION.findall(text):
+        for number in group.split(","):
+            index = int(number) - 1
+            if 0 <= index < len(aliases):
+                cited[aliases[index]] = None
+    return tuple(cited)
+
+
+def answer(
+    question: str, hits: Sequence[SearchHit], core: Sequence[Memory], llm: LLM,
+    now: datetime, max_tokens: int, on_token: Callable[[str], None],
+) -> Answer:
+    """Stream an answer through ``on_token``. With no relevant memory the model is not
+    asked at all: the answer says so plainly instead of guessing."""
+    if not hits:
+        on_token(NOTHING_RELEVANT)
+        return Answer(question, NOTHING_RELEVANT, (), (), used_llm=False)
+    pieces: list[str] = []
+    for piece in llm.stream_chat(build_messages(question, hits, core, now), max_tokens):
+        pieces.append(piece)
+        on_token(piece)
+    text = "".join(pieces).strip()
+    aliases = [hit.memory.id for hit in hits]
+    return Answer(question, text, parse_citations(text, aliases), tuple(aliases), used_llm=True)
+
+
+def core_blocks(memories: Sequence[Memory]) -> list[Memory]:
+    return [m for m in memories if m.type is MemoryType.CORE]

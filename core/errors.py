@@ -1,0 +1,89 @@
+"""The one error tree of Rememora.
+
+Every error a user can cause, or that the environment can cause, is a subclass of
+:class:`RememoraError`. The CLI prints ``str(error)`` as one line and exits with
+``error.exit_code``; the GUI shows the same text in a dialog.
+
+    RememoraError
+    ├── SettingsError          bad settings file or value (exit 2)
+    ├── StoreLockedError       another process owns the data directory
+    ├── StoreError             the ledger or index is unusable
+    ├── InputFileError         a file the user gave is missing or malformed
+    ├── UnknownMemoryTypeError a memory type that is not one of the six
+    ├── MemoryNotFoundError    no memory with that id
+    ├── ModelError             a model is missing, corrupt or fails to load
+    └── Cancelled              long work was asked to stop
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class RememoraError(Exception):
+    """Root of every error Rememora raises on purpose."""
+
+    exit_code = 1
+
+
+class SettingsError(RememoraError):
+    exit_code = 2
+
+    def __init__(self, path: Path | None, key: str, message: str) -> None:
+        where = f"settings file {path}: " if path else "settings: "
+        super().__init__(f"{where}{key}: {message}")
+        self.path = path
+        self.key = key
+
+
+class StoreLockedError(RememoraError):
+    exit_code = 3
+
+    def __init__(self, data_dir: Path, owner: str) -> None:
+        super().__init__(
+            f"the data directory {data_dir} is in use by another Rememora process ({owner}); "
+            "close it first, or use --data-dir for a separate store"
+        )
+        self.data_dir = data_dir
+
+
+class StoreError(RememoraError):
+    exit_code = 4
+
+
+class InputFileError(RememoraError):
+    exit_code = 2
+
+    def __init__(self, path: Path, message: str, line: int | None = None) -> None:
+        where = f"{path}:{line}" if line is not None else f"{path}"
+        super().__init__(f"{where}: {message}")
+        self.path = path
+        self.line = line
+
+
+class UnknownMemoryTypeError(RememoraError):
+    exit_code = 2
+
+    def __init__(self, name: str, allowed: list[str]) -> None:
+        super().__init__(f"unknown memory type {name!r}; allowed: {', '.join(allowed)}")
+        self.name = name
+
+
+class MemoryNotFoundError(RememoraError):
+    exit_code = 2
+
+    def __init__(self, memory_id: str) -> None:
+        super().__init__(f"no memory with id {memory_id!r}")
+        self.memory_id = memory_id
+
+
+class ModelError(RememoraError):
+    exit_code = 5
+
+    def __init__(self, model: str, message: str) -> None:
+        super().__init__(f"model {model}: {message}")
+        self.model = model
+
+
+class Cancelled(RememoraError):
+    exit_code = 130

