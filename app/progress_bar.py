@@ -12,9 +12,11 @@ class TerminalProgress:
     """A rich progress bar that appears on the first update and vanishes when done."""
 
     def __init__(self) -> None:
+        console = Console(stderr=True)
         self._bar = Progress(
             TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(),
-            TimeRemainingColumn(), console=Console(stderr=True), transient=True,
+            TimeRemainingColumn(), console=console, transient=True,
+            disable=not console.is_terminal,
         )
         self._tasks: dict[str, int] = {}
         self._started = False

@@ -62,8 +62,10 @@ class LlamaCppLLM:
                     n_threads=self._n_threads, n_threads_batch=self._n_threads,
                     n_gpu_layers=self._n_gpu_layers, seed=0, verbose=False,
                 )
-            except (ValueError, RuntimeError, OSError) as exc:
-                raise ModelError(self.name, f"llama.cpp cannot load {self.model_path}: {exc}") from None
+            except (ValueError, RuntimeError, OSError):
+                raise ModelError(
+                    self.name, f"llama.cpp cannot load {self.model_path}: the file is damaged "
+                    "or not a GGUF model it supports") from None
         return self._llama
 
     def load(self) -> None:

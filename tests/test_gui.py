@@ -1,0 +1,49 @@
+"""The first window, real Qt (offscreen) and the real tiny model."""
+
+import pytest
+
+from app.gui.main_window import MainWindow
+from core.answer import Answer
+from core.service import Service
+
+
+@pytest.fixture
+def window(qtbot, service: Service) -> MainWindow:  # type: ignore[no-untyped-def]
+    shown = MainWindow(service)
+    qtbot.addWidget(shown)
+    shown.show()
+    yield shown
+    shown.ops.wait()
+
+
+@pytest.mark.llm
+def test_remember_then_ask_streams_answer_from_worker(qtbot, window: MainWindow) -> None:  # type: ignore[no-untyped-def]
+    window.note.setText("I left my umbrella at the Rialto cafe.")
+    with qtbot.waitSignal(window.memory_added, timeout=60_000):
+        window.remember_button.click()
+    assert "2 memories" in window.status_label.text()
+
+    tokens: list[str] = []
+    window.question.setText("Where is my umbrella?")
+    window.ask_button.click()
+    assert not window.ask_button.isEnabled()  # the UI thread is free while the worker runs
+    context = next(iter(window.ops._live))
+    context.token.connect(tokens.append)
+    with qtbot.waitSignal(window.answer_finished, timeout=120_000) as finished:
+        pass
+    result = finished.args[0]
+    assert isinstance(result, Answer), result
+    assert len(tokens) > 1
+    assert window.answer_view.toPlainText().strip() == result.text
+    assert window.sources.count() >= 1
+    assert "Rialto cafe" in window.sources.item(0).text()
+    assert window.ask_button.isEnabled()
+
+
+def test_ask_with_empty_memory_says_so(qtbot, window: MainWindow) -> None:  # type: ignore[no-untyped-def]
+    window.question.setText("What did I eat on my birthday?")
+    with qtbot.waitSignal(window.answer_finished, timeout=60_000) as finished:
+        window.ask_button.click()
+    assert isinstance(finished.args[0], Answer)
+    assert "don't have anything in memory" in window.answer_view.toPlainText()
+    assert window.sources.count() == 0
