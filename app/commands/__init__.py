@@ -1,0 +1,10 @@
+"""The `rememora` subcommands, one module a family. Each module has
+``register(subparsers)``, which adds its parsers and sets ``handler`` on them: a function
+``(service, args) -> int`` that runs with the data directory's service open.
+To add a family, add its module to ``FAMILIES``."""
+
+from __future__ import annotations
+
+from app.commands import chat, health, memories
+
+FAMILIES = (chat, memories, health)

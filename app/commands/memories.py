@@ -1,0 +1,44 @@
+"""`rememora memories list|history`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+from core.records import MemoryId, MemoryType
+from core.service import Service
+
+
+def register(commands: Any) -> None:
+    memories = commands.add_parser("memories", help="inspect memories").add_subparsers(
+        dest="memories_command", metavar="ACTION", required=True)
+    listing = memories.add_parser("list", help="list memories")
+    listing.add_argument("--type", dest="memory_type", metavar="T",
+                         help="one of: " + ", ".join(t.value for t in MemoryType))
+    listing.add_argument("--json", action="store_true", help="one JSON object per line")
+    listing.add_argument("--all", action="store_true", help="include superseded and archived")
+    listing.set_defaults(handler=list_memories)
+    hist = memories.add_parser("history", help="a memory's versions")
+    hist.add_argument("memory_id")
+    hist.set_defaults(handler=history)
+
+
+def list_memories(service: Service, args: argparse.Namespace) -> int:
+    memory_type = MemoryType.parse(args.memory_type) if args.memory_type else None
+    for memory in service.list_memories(memory_type, include_inactive=args.all):
+        if args.json:
+            print(json.dumps(memory.to_json(), ensure_ascii=False))
+            continue
+        when = (memory.event_time or memory.created_at).astimezone().strftime("%Y-%m-%d %H:%M")
+        status = f" [{memory.status.value}]" if args.all else ""
+        text = memory.text if len(memory.text) <= 100 else memory.text[:99] + "…"
+        print(f"{memory.id}  {memory.type.value:<10} {when}{status}  {text}")
+    return 0
+
+
+def history(service: Service, args: argparse.Namespace) -> int:
+    for row in service.history(MemoryId(args.memory_id)):
+        after = row.after["text"] if row.after else ""
+        print(f"{row.at.astimezone():%Y-%m-%d %H:%M:%S}  {row.op:<10} by {row.actor}: {after}")
+    return 0
