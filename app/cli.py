@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from app.commands import FAMILIES
 from core.errors import RememoraError
@@ -22,7 +23,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--data-dir", metavar="DIR",
                         help="data directory (default: $REMEMORA_DATA_DIR or the platform's)")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-    commands.add_parser("gui", help="start the desktop app (the default)")
+    gui = commands.add_parser("gui", help="start the desktop app (the default)")
+    gui.add_argument("--screenshots", type=Path, metavar="DIR",
+                     help="save each view as a PNG in DIR and exit")
+    gui.add_argument("--question", help="with --screenshots: ask this first")
     for family in FAMILIES:
         family.register(commands)
     return parser
@@ -33,7 +37,7 @@ def run(args: argparse.Namespace) -> int:
     if args.command in (None, "gui"):
         from app.gui.main import run_gui
 
-        return run_gui(data_dir)
+        return run_gui(data_dir, getattr(args, "screenshots", None), getattr(args, "question", None))
     with Service(data_dir) as service:
         return int(args.handler(service, args))
 

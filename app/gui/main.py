@@ -12,7 +12,7 @@ from core.errors import RememoraError
 from core.service import Service
 
 
-def run_gui(data_dir: Path) -> int:
+def run_gui(data_dir: Path, screenshots: Path | None = None, question: str | None = None) -> int:
     app = QApplication.instance() or QApplication(sys.argv)
     app.setApplicationName("Rememora")
     try:
@@ -23,8 +23,15 @@ def run_gui(data_dir: Path) -> int:
     from app.gui.main_window import MainWindow
 
     window = MainWindow(service)
-    window.show()
     try:
+        if screenshots is not None:
+            from app.gui.screenshots import save_views
+
+            for path in save_views(window, screenshots, question):
+                print(f"saved {path}")
+            window.close()
+            return 0
+        window.show()
         return int(app.exec())
     finally:
         service.close()

@@ -64,7 +64,8 @@ class MainWindow(QMainWindow):
         layout = QVBoxLayout()
         layout.addLayout(ask_row)
         layout.addWidget(self.answer_view, 1)
-        layout.addWidget(QLabel("Cited memories"))
+        self.sources_label = QLabel("Cited memories")
+        layout.addWidget(self.sources_label)
         layout.addWidget(self.sources)
         layout.addLayout(note_row)
         central = QWidget()
@@ -136,8 +137,9 @@ class MainWindow(QMainWindow):
             memory = memories.get(memory_id)
             if memory is not None:
                 self.sources.addItem(f"{memory.id}  {memory.text}")
-        if not result.cited and result.context:
-            self.sources.addItem("(the model cited no number; these were its context)")
+        self.sources_label.setText(
+            "Cited memories" if result.cited or not result.context
+            else "Memories the answer drew on (the model cited none by number)")
         self.refresh_status()
         self.answer_finished.emit(result)
 
