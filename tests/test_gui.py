@@ -47,3 +47,16 @@ def test_ask_with_empty_memory_says_so(qtbot, window: MainWindow) -> None:  # ty
     assert isinstance(finished.args[0], Answer)
     assert "don't have anything in memory" in window.answer_view.toPlainText()
     assert window.sources.count() == 0
+
+
+def test_second_launch_shows_the_running_window(qtbot, window: MainWindow, data_dir) -> None:  # type: ignore[no-untyped-def]
+    from app.gui.single_instance import InstanceServer, ask_running_instance_to_show
+
+    shown: list[bool] = []
+    server = InstanceServer(data_dir, lambda: shown.append(True), window)
+    try:
+        assert ask_running_instance_to_show(data_dir)
+        qtbot.waitUntil(lambda: shown == [True], timeout=5000)
+    finally:
+        server.close()
+    assert not ask_running_instance_to_show(data_dir, timeout_ms=200)

@@ -8,6 +8,7 @@ from pathlib import Path
 from PySide6.QtWidgets import QApplication
 
 from app.gui.errors import show_error
+from app.gui.single_instance import InstanceServer, ask_running_instance_to_show
 from core.errors import RememoraError
 from core.service import Service
 
@@ -15,6 +16,9 @@ from core.service import Service
 def run_gui(data_dir: Path, screenshots: Path | None = None, question: str | None = None) -> int:
     app = QApplication.instance() or QApplication(sys.argv)
     app.setApplicationName("Rememora")
+    if screenshots is None and ask_running_instance_to_show(data_dir):
+        print("Rememora is already running on this data directory; showed its window.")
+        return 0
     try:
         service = Service(data_dir)
     except RememoraError as error:
@@ -31,7 +35,11 @@ def run_gui(data_dir: Path, screenshots: Path | None = None, question: str | Non
                 print(f"saved {path}")
             window.close()
             return 0
+        instance = InstanceServer(data_dir, window.bring_to_front, window)
         window.show()
-        return int(app.exec())
+        try:
+            return int(app.exec())
+        finally:
+            instance.close()
     finally:
         service.close()

@@ -82,6 +82,11 @@ class MainWindow(QMainWindow):
         self.note.returnPressed.connect(self.remember)
         self.refresh_status()
 
+    def bring_to_front(self) -> None:
+        self.showNormal()
+        self.raise_()
+        self.activateWindow()
+
     # -- status -------------------------------------------------------------------------
     def refresh_status(self) -> None:
         report = self.service.status()
