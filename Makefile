@@ -29,6 +29,7 @@ run: install
 
 test: install
 	QT_QPA_PLATFORM=offscreen $(BIN)/lint-imports
+	$(BIN)/mypy
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest
 
 bench: install

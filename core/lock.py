@@ -40,7 +40,7 @@ class DataDirLock:
 
     @property
     def is_held(self) -> bool:
-        return self._lock.is_locked
+        return bool(self._lock.is_locked)
 
     def release(self) -> None:
         if self._lock.is_locked:

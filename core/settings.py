@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic_core import ErrorDetails
 
 from core.errors import SettingsError
 
@@ -46,13 +47,13 @@ class Settings(_Section):
     retrieval: RetrievalSettings = RetrievalSettings()
 
 
-def _describe(error: dict[str, object]) -> tuple[str, str]:
-    key = ".".join(str(part) for part in error["loc"]) or "(top level)"  # type: ignore[union-attr]
-    kind = str(error["type"])
+def _describe(error: ErrorDetails) -> tuple[str, str]:
+    key = ".".join(str(part) for part in error["loc"]) or "(top level)"
+    kind = error["type"]
     if kind == "extra_forbidden":
         return key, "unknown key"
     if kind == "literal_error":
-        expected = error.get("ctx", {}).get("expected", "")  # type: ignore[union-attr]
+        expected = error.get("ctx", {}).get("expected", "")
         return key, f"got {error['input']!r}; allowed values: {expected}"
     return key, f"got {error['input']!r}; {error['msg']}"
 
@@ -71,5 +72,5 @@ def load_settings(data_dir: Path) -> Settings:
     try:
         return Settings.model_validate(raw)
     except ValidationError as exc:
-        key, message = _describe(exc.errors()[0])  # type: ignore[arg-type]
+        key, message = _describe(exc.errors()[0])
         raise SettingsError(path, key, message) from None

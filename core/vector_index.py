@@ -57,7 +57,7 @@ def _embedding_function_class() -> type:
     if "rememora" in known_embedding_functions:
         return known_embedding_functions["rememora"]  # type: ignore[no-any-return]
 
-    class RememoraEmbeddingFunction(EmbeddingFunction[Documents]):
+    class RememoraEmbeddingFunction(EmbeddingFunction[Documents]):  # type: ignore[misc]
         """Chroma's view of our embedder; Chroma never loads a model of its own."""
 
         def __init__(self, model_name: str) -> None:
@@ -82,7 +82,7 @@ def _embedding_function_class() -> type:
         def build_from_config(config: dict[str, Any]) -> RememoraEmbeddingFunction:
             return RememoraEmbeddingFunction(str(config["model_name"]))
 
-        def default_space(self) -> str:  # type: ignore[override]
+        def default_space(self) -> str:
             return "cosine"
 
     register_embedding_function(RememoraEmbeddingFunction)

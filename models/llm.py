@@ -79,7 +79,7 @@ class LlamaCppLLM:
     def stream_chat(self, messages: Sequence[ChatMessage], max_tokens: int) -> Iterator[str]:
         with self._lock:
             llama = self._load()
-            chunks: Iterator[Any] = llama.create_chat_completion(  # type: ignore[assignment]
+            chunks: Iterator[Any] = llama.create_chat_completion(
                 messages=[{"role": m.role, "content": m.content} for m in messages],
                 max_tokens=max_tokens, temperature=0.0, top_k=1, stream=True,
             )
