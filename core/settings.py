@@ -46,7 +46,7 @@ class CaptureSettings(_Section):
 
     monitor: int = Field(0, ge=0, le=16, description="0: all monitors as one image; N: monitor N")
     min_interval_s: float = Field(2.0, ge=0.2, le=600, description="while the screen changes")
-    max_interval_s: float = Field(30.0, ge=1.0, le=3600, description="when the screen is idle")
+    max_interval_s: float = Field(30.0, ge=0.2, le=3600, description="when the screen is idle")
     window_poll_s: float = Field(0.5, ge=0.05, le=10, description="focus/title check period")
     dedup_threshold: float = Field(
         3.0, ge=0.0, le=255.0,

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from PIL import Image
 
-GB = 1024 ** 3
+GB = 1_000_000_000
 
 
 @dataclass(frozen=True)
