@@ -209,7 +209,7 @@ class Service:
                     return event.payload["source_file"]
             return None
 
-        return run_replay(folder, self.capture_pipeline("replay", naive),
+        return run_replay(folder, lambda: self.capture_pipeline("replay", naive),
                           lambda p: self.ingest(p), self.search, frame_of_hit,
                           limit_sessions, progress)
 

@@ -49,8 +49,8 @@ class CaptureSettings(_Section):
     max_interval_s: float = Field(30.0, ge=0.2, le=3600, description="when the screen is idle")
     window_poll_s: float = Field(0.5, ge=0.05, le=10, description="focus/title check period")
     dedup_threshold: float = Field(
-        3.0, ge=0.0, le=255.0,
-        description="a tile whose mean grey-level change (0-255, downscaled) is at most this is unchanged")
+        1.0, ge=0.0, le=100.0,
+        description="a tile where at most this percent of its (downscaled) pixels changed is unchanged")
     tile_px: int = Field(128, ge=32, le=1024, description="side of the change-detection tiles")
     full_ocr_fraction: float = Field(
         0.5, ge=0.0, le=1.0, description="OCR the whole frame when this share of it changed")

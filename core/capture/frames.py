@@ -2,8 +2,10 @@
 
 Stage one is an exact hash of the raw pixels: an unchanged screen costs one hash.
 Stage two downsamples to grey (1/4 per side) and compares tile by tile with the last
-kept frame: a tile whose mean absolute grey change is at most ``threshold`` counts as
-unchanged (JPEG noise, a blinking caret). The changed tiles tell OCR where to look.
+kept frame: a tile where at most ``threshold`` percent of the small pixels changed by
+more than ``PIXEL_DELTA`` grey levels counts as unchanged (JPEG noise, a blinking caret);
+one changed character in a 128 px tile is above the default 1 %. The changed tiles tell
+OCR where to look.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from PIL import Image
 from core.capture.privacy import WindowInfo
 
 DOWNSCALE = 4
+PIXEL_DELTA = 24
 
 
 class Frame:
@@ -89,9 +92,10 @@ def _grey_small(image: Image.Image) -> np.ndarray:
 
 
 def tile_differences(before: np.ndarray, after: np.ndarray, tile_px: int) -> np.ndarray:
-    """Mean absolute grey difference per tile (tiles of ``tile_px`` full-size pixels)."""
+    """Percent of each tile's small pixels that changed by more than ``PIXEL_DELTA``
+    (tiles of ``tile_px`` full-size pixels)."""
     step = max(1, tile_px // DOWNSCALE)
-    diff = np.abs(after - before)
+    diff = (np.abs(after - before) > PIXEL_DELTA).astype(np.float32) * 100.0
     rows = -(-diff.shape[0] // step)
     cols = -(-diff.shape[1] // step)
     padded = np.zeros((rows * step, cols * step), dtype=np.float32)

@@ -71,12 +71,17 @@ _CARD = re.compile(r"(?<![\d])(?:\d[ \-]?){12,18}\d(?![\d])")
 _PHONE = re.compile(r"(?<![\w+])(?:\+\d{1,3}[ .\-]?)?(?:\(\d{1,4}\)[ .\-]?)?\d{2,4}(?:[ .\-]\d{2,4}){1,4}(?![\w])")
 
 
-_DATE_LIKE = re.compile(r"(?:\d{4}[ .\-]\d{1,2}[ .\-]\d{1,2}|\d{1,2}[ .\-]\d{1,2}[ .\-]\d{4})")
+_DATE_LIKE = re.compile(r"\d{4}([.\-])\d{1,2}\1\d{1,2}|\d{1,2}([.\-])\d{1,2}\2\d{4}")
 
 
 def _phone_like(candidate: str) -> bool:
     digits = sum(c.isdigit() for c in candidate)
-    return 8 <= digits <= 15 and not _DATE_LIKE.search(candidate)
+    return 8 <= digits <= 15 and not _DATE_LIKE.match(candidate.lstrip("+( "))
+
+
+def _card_like(candidate: str) -> bool:
+    digits = "".join(c for c in candidate if c.isdigit())
+    return 13 <= len(digits) <= 19 and digits[0] in "23456" and luhn_valid(digits)
 
 
 def luhn_valid(digits: str) -> bool:
@@ -126,8 +131,7 @@ def redact(text: str) -> Redaction:
     text = sub(_TOKEN_ASSIGN, "TOKEN", text, keep_group=3)
     text = sub(_IBAN, "IBAN", text, check=_iban_valid)
     text = sub(_EMAIL, "EMAIL", text)
-    text = sub(_CARD, "CARD NUMBER", text,
-               check=lambda s: luhn_valid("".join(c for c in s if c.isdigit())))
+    text = sub(_CARD, "CARD NUMBER", text, check=_card_like)
     text = sub(_PHONE, "PHONE", text,
                check=_phone_like)
     return Redaction(text, counts)

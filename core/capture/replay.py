@@ -153,13 +153,14 @@ def score(sessions: Sequence[ReplaySession], frame_of_hit: Callable[[SearchHit],
         progress.update(done, len(sessions), "scoring retrieval")
 
 
-def run_replay(folder: Path, pipeline: CapturePipeline, ingest: Callable[[Progress], object],
+def run_replay(folder: Path, make_pipeline: Callable[[], CapturePipeline], ingest: Callable[[Progress], object],
                search: Callable[[str], list[SearchHit]],
                frame_of_hit: Callable[[SearchHit], str | None],
                limit_sessions: int | None = None,
                progress: Progress = NULL_PROGRESS) -> ReplayReport:
     sessions = read_index(folder, limit_sessions)
     frames = list_frames(folder, sessions)
+    pipeline = make_pipeline()
     report = ReplayReport("naive" if pipeline.naive else "rememora")
     started = time.perf_counter()
     try:
