@@ -22,9 +22,13 @@ def run_gui(data_dir: Path) -> int:
         return error.exit_code
     from app.gui.main_window import MainWindow
 
+    from app.gui.tray import install_capture
+
     window = MainWindow(service)
+    controls, _tray = install_capture(app, window, service)
     window.show()
     try:
         return int(app.exec())
     finally:
+        controls.stop()
         service.close()

@@ -59,15 +59,17 @@ class Recorder:
         self._lock = threading.Lock()
         self._paused = False
         self._paused_until: datetime | None = None
-        self.pause_reason = ""
+        self._auto_reason = ""  # disk nearly full, screen locked
         self.interval_s = self.settings.min_interval_s
         self._cpu_s = 0.0
         self._wall_s = 0.0
         self._health_written = 0.0
+        self.started_at: datetime | None = None
 
     # -- control ------------------------------------------------------------------------
     def start(self) -> None:
         if self._thread is None:
+            self.started_at = self._clock()
             self._thread = threading.Thread(target=self._loop, name="rememora-capture", daemon=True)
             self._thread.start()
 
@@ -101,7 +103,14 @@ class Recorder:
     def state(self) -> str:
         if self._thread is None:
             return "stopped"
-        return "paused" if self._paused_now() or self.pause_reason else "recording"
+        return "paused" if self.pause_reason else "recording"
+
+    @property
+    def pause_reason(self) -> str:
+        if self._paused_now():
+            until = self._paused_until
+            return f"paused until {until.astimezone():%H:%M}" if until else "paused until resumed"
+        return self._auto_reason
 
     @property
     def paused_until(self) -> datetime | None:
@@ -129,9 +138,9 @@ class Recorder:
         cpu_start, wall_start = time.thread_time(), time.monotonic()
         while not self._stop.is_set():
             now = time.monotonic()
-            reason = self._why_paused()
-            self.pause_reason = reason
-            if not reason:
+            if not self._paused_now():
+                self._auto_reason = self._why_paused()
+            if not self.pause_reason:
                 active = self._windows.active()
                 key = (active.app, active.title) if active else ("", "")
                 if key != last_key or now >= next_due:
@@ -150,15 +159,18 @@ class Recorder:
             self._wake.clear()
 
     def _why_paused(self) -> str:
-        if self._paused_now():
-            until = self._paused_until
-            return f"paused until {until.astimezone():%H:%M}" if until else "paused until resumed"
         low = self.pipeline.media.low_disk()
         if low:
             return low
         if self._windows.screen_locked():
             return "screen locked"
         return ""
+
+    def last_frame_age(self) -> float | None:
+        """Seconds since the last frame, or since start when none was taken yet."""
+        stamp = self.pipeline.counters.last_frame_at
+        since = from_iso(stamp) if stamp else self.started_at
+        return (self._clock() - since).total_seconds() if since else None
 
     # -- health -------------------------------------------------------------------------
     @property
@@ -194,3 +206,11 @@ def read_health(path: Path) -> dict[str, object] | None:
 def last_frame_age_s(health: dict[str, object], now: datetime) -> float | None:
     stamp = health.get("last_frame_at")
     return (now - from_iso(str(stamp))).total_seconds() if stamp else None
+
+
+def display_state(state: str, last_frame_age: float | None, stale_after_s: float) -> str:
+    """What the tray shows: recording, paused, stale (recording, but the last frame is
+    too old or there is none yet after ``stale_after_s``), or stopped."""
+    if state == "recording" and (last_frame_age is None or last_frame_age > stale_after_s):
+        return "stale"
+    return state
