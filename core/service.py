@@ -16,7 +16,7 @@ from types import TracebackType
 
 from core.answer import Answer, answer
 from core.capture.pipeline import CapturePipeline
-from core.capture.recorder import Recorder, read_health
+from core.capture.recorder import Recorder, last_frame_age_s, read_health
 from core.capture.replay import ReplayReport, run_replay
 from core.errors import ModelError, RememoraError
 from core.importers import read_jsonl_chat
@@ -196,8 +196,12 @@ class Service:
                         self._clock)
 
     def capture_health(self) -> dict[str, object] | None:
-        """The last health the capture loop wrote (None: never captured here)."""
-        return read_health(self.paths.capture_health)
+        """The last health the capture loop wrote (None: never captured here), with
+        ``last_frame_age_s`` as of now."""
+        health = read_health(self.paths.capture_health)
+        if health is not None:
+            health["last_frame_age_s"] = last_frame_age_s(health, self._clock())
+        return health
 
     def replay(self, folder: Path, naive: bool = False, limit_sessions: int | None = None,
                progress: Progress = NULL_PROGRESS) -> ReplayReport:

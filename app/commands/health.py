@@ -6,8 +6,6 @@ import argparse
 from typing import Any
 
 from app.progress_bar import TerminalProgress
-from core.capture.recorder import last_frame_age_s
-from core.records import utcnow
 from core.service import Service
 
 
@@ -37,10 +35,10 @@ def _print_capture(service: Service) -> None:
     if health is None:
         print("capture: never run")
         return
-    age = last_frame_age_s(health, utcnow())
+    age = health.get("last_frame_age_s")
     reason = f" ({health['pause_reason']})" if health.get("pause_reason") else ""
     print(f"capture: {health['state']}{reason}; last frame "
-          + (f"{age:.0f} s ago" if age is not None else "never"))
+          + (f"{float(age):.0f} s ago" if age is not None else "never"))
     print(f"  frames {health['frames']}: kept {health['kept']}, deduplicated "
           f"{health['dedup_exact']} exact + {health['dedup_similar']} similar, dropped "
           f"{health['dropped_private']} private + {health['dropped_backlog']} backlog")

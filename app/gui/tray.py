@@ -14,7 +14,7 @@ from PySide6.QtWidgets import QMenu, QSystemTrayIcon
 
 import assets
 from app.gui.errors import describe
-from core.capture.recorder import Recorder, display_state
+from core.capture.recorder import Recorder
 from core.errors import RememoraError
 
 REFRESH_MS = 2000
@@ -28,11 +28,9 @@ class CaptureControls(QObject):
     state_changed = Signal(str)
     quit_requested = Signal()
 
-    def __init__(self, open_recorder: Callable[[], Recorder], stale_after_s: float,
-                 parent: QObject | None = None) -> None:
+    def __init__(self, open_recorder: Callable[[], Recorder], parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._open_recorder = open_recorder
-        self._stale_after_s = stale_after_s
         self.recorder: Recorder | None = None
         self.last_error = ""
         self.menu = QMenu("&Capture")
@@ -90,7 +88,7 @@ class CaptureControls(QObject):
     def state(self) -> str:
         if self.recorder is None:
             return "stopped"
-        return display_state(self.recorder.state, self.recorder.last_frame_age(), self._stale_after_s)
+        return self.recorder.display_state()
 
     def describe_state(self) -> str:
         state = self.state
@@ -154,7 +152,7 @@ def install_capture(app: object, window: object, service: object) -> tuple[Captu
 
     assert isinstance(app, QApplication) and isinstance(window, MainWindow)
     assert isinstance(service, Service)
-    controls = CaptureControls(service.open_recorder, service.settings.capture.stale_after_s, window)
+    controls = CaptureControls(service.open_recorder, window)
     tray = CaptureTray(controls) if tray_available() else None
     window.attach_capture(controls.menu, tray is not None, NO_TRAY)
     controls.show_action.triggered.connect(window.bring_back)

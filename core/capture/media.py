@@ -38,7 +38,9 @@ class MediaUsage:
         """How many days the budget holds at the rate seen so far (None: too early)."""
         if not self.files or self.oldest is None or self.newest is None:
             return None
-        span_days = max((self.newest - self.oldest).total_seconds() / 86400, 1 / 24)
+        span_days = (self.newest - self.oldest).total_seconds() / 86400
+        if span_days < 1 / 24:
+            return None
         per_day = self.bytes / span_days
         return self.budget_bytes / per_day if per_day else None
 

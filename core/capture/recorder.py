@@ -172,6 +172,10 @@ class Recorder:
         since = from_iso(stamp) if stamp else self.started_at
         return (self._clock() - since).total_seconds() if since else None
 
+    def display_state(self) -> str:
+        """recording, paused, stale (no frame for ``stale_after_s``) or stopped."""
+        return display_state(self.state, self.last_frame_age(), self.settings.stale_after_s)
+
     # -- health -------------------------------------------------------------------------
     @property
     def cpu_share(self) -> float:

@@ -39,7 +39,7 @@ def test_display_state_logic() -> None:
 def test_capture_menu_start_pause_resume_quit_without_tray_host(
         qtbot, capture_service: Service, show_window: ShowWindow, xvfb: str) -> None:  # type: ignore[no-untyped-def]
     show_window("Recipe", "Lemon tart needs four eggs", app="browser")
-    controls = CaptureControls(lambda: capture_service.open_recorder(xvfb), stale_after_s=60)
+    controls = CaptureControls(lambda: capture_service.open_recorder(xvfb))
     states: list[str] = []
     controls.state_changed.connect(states.append)
     labels = [a.text() for a in controls.menu.actions() if a.text()]
@@ -77,7 +77,7 @@ def test_capture_menu_start_pause_resume_quit_without_tray_host(
 
 
 def test_start_without_a_screen_says_why(qtbot, capture_service: Service) -> None:  # type: ignore[no-untyped-def]
-    controls = CaptureControls(lambda: capture_service.open_recorder(":987"), stale_after_s=60)
+    controls = CaptureControls(lambda: capture_service.open_recorder(":987"))
     controls.start_action.trigger()
     assert controls.state == "stopped"
     assert controls.describe_state().startswith("Capture failed:")
