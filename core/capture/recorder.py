@@ -144,7 +144,11 @@ class Recorder:
                 active = self._windows.active()
                 key = (active.app, active.title) if active else ("", "")
                 if key != last_key or now >= next_due:
-                    outcome = self.capture_once()
+                    try:
+                        outcome = self.capture_once()
+                    except Exception as exc:  # an X error must not end capture silently
+                        self.pipeline.errors.append(f"capture failed: {exc}")
+                        outcome = "failed"
                     if outcome == "kept" or key != last_key:
                         self.interval_s = self.settings.min_interval_s
                     else:

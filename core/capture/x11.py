@@ -7,11 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from core.capture.privacy import WindowInfo
-from core.errors import RememoraError
-
-
-class ScreenUnavailableError(RememoraError):
-    exit_code = 6
+from core.errors import ScreenUnavailableError
 
 
 @dataclass(frozen=True)

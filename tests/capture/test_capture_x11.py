@@ -147,3 +147,32 @@ def test_disk_nearly_full_pauses_capture_with_a_reason(
     assert health["frames"] == 0
     assert str(health["pause_reason"]).startswith("disk nearly full")
     assert health["state"] == "paused"
+
+
+def test_cli_capture_once_then_status_shows_capture_health(
+        data_dir: Path, show_window: ShowWindow, xvfb: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.conftest import run_cli
+
+    show_window("Travel plan", "Flight to Reykjavik on Monday", app="notes")
+    monkeypatch.setenv("DISPLAY", xvfb)
+    done = run_cli(data_dir, "capture", "--once")
+    assert done.returncode == 0, done.stderr
+    assert "frame: kept" in done.stdout and "1 ADD episodic" in done.stdout
+    status = run_cli(data_dir, "status")
+    assert status.returncode == 0, status.stderr
+    assert "capture: stopped; last frame" in status.stdout
+    assert "kept 1," in status.stdout and "OCR queue 0" in status.stdout
+    listed = run_cli(data_dir, "memories", "list", "--type", "episodic")
+    assert "Reykjavik" in listed.stdout
+
+
+def test_cli_capture_without_a_display_is_one_line_error(
+        data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.conftest import run_cli
+
+    monkeypatch.setenv("DISPLAY", ":986")
+    done = run_cli(data_dir, "capture", "--once")
+    assert done.returncode == 6
+    assert done.stderr.startswith("rememora: error: cannot connect to the X display")
+    assert len(done.stderr.strip().splitlines()) == 1
+    assert not (data_dir / "media").exists()
