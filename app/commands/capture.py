@@ -53,11 +53,11 @@ def run_capture(service: Service, args: argparse.Namespace) -> int:
                 pass
     finally:
         recorder.stop()
-    health = recorder.health("stopped")
-    print(f"frames {health['frames']}: kept {health['kept']}, deduplicated "
-          f"{int(health['dedup_exact']) + int(health['dedup_similar'])}, dropped "
-          f"{int(health['dropped_private']) + int(health['dropped_backlog'])} "
-          f"(private {health['dropped_private']}); screen events {health['events']}")
+    done = recorder.pipeline.counters
+    print(f"frames {done.frames}: kept {done.kept}, deduplicated "
+          f"{done.dedup_exact + done.dedup_similar}, dropped "
+          f"{done.dropped_private + done.dropped_backlog} (private {done.dropped_private}); "
+          f"screen events {done.events}")
     with TerminalProgress() as progress:
         report = service.ingest(progress)
     print(report.summary())
