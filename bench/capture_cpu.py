@@ -68,6 +68,8 @@ def measure(display: str, change_s: float, seconds: float) -> dict[str, object]:
         "dedup_exact": health["dedup_exact"], "dedup_similar": health["dedup_similar"],
         "ocr_frames": health["ocr_frames"],
         "ocr_ms_per_ocr_frame": round(float(health["ocr_ms"]) / max(int(health["ocr_frames"]), 1)),
+        "ocr_cpu_ms_per_ocr_frame": round(float(health["ocr_cpu_ms"]) / max(int(health["ocr_frames"]), 1)),
+        "ocr_full_frames": health["ocr_full_frames"],
     }
 
 

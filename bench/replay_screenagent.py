@@ -43,10 +43,10 @@ def main() -> int:
         return 2
     ours = run("rememora", args.sessions, args.folder)
     naive = run("naive", args.sessions, args.folder)
-    keys = ("hit@1", "hit@5", "ocr_ms_per_frame", "media_bytes_per_frame",
+    keys = ("hit@1", "hit@5", "ocr_ms_per_frame", "ocr_cpu_ms_per_frame", "media_bytes_per_frame",
             "text_bytes_per_frame", "wall_seconds", "frames_kept", "ocr_full_frames")
     comparison = {k: {"rememora": ours.get(k), "naive": naive.get(k)} for k in keys}
-    for k in ("ocr_ms_per_frame", "media_bytes_per_frame", "text_bytes_per_frame", "wall_seconds"):
+    for k in ("ocr_ms_per_frame", "ocr_cpu_ms_per_frame", "media_bytes_per_frame", "text_bytes_per_frame", "wall_seconds"):
         if naive.get(k):
             comparison[k]["rememora_over_naive"] = round(float(ours[k]) / float(naive[k]), 3)  # type: ignore[arg-type]
     result = {"dataset": str(args.folder), "sessions": args.sessions or "all",

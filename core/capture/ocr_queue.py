@@ -37,7 +37,8 @@ class OcrJob:
 class OcrResult:
     job: OcrJob
     lines: list[OcrLine]
-    ms: float
+    ms: float  # wall time
+    cpu_ms: float  # CPU time of the OCR thread (onnxruntime runs in it with 1 thread)
     full_frame: bool
     pixels_read: int
 
@@ -114,7 +115,7 @@ class OcrQueue:
 
     def _read(self, job: OcrJob) -> None:
         previous = self._last_lines if job.base_seq == self._last_seq else None
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.thread_time()
         try:
             image = np.asarray(job.frame.image.convert("RGB"))
             lines, full, pixels = read_changed(self._engine, image, job.changes, previous,
@@ -124,4 +125,5 @@ class OcrQueue:
             self._on_error(job, exc)
             return
         self._last_seq, self._last_lines = job.seq, lines
-        self._on_result(OcrResult(job, lines, (time.perf_counter() - started) * 1000, full, pixels))
+        self._on_result(OcrResult(job, lines, (time.perf_counter() - started) * 1000,
+                                  (time.thread_time() - cpu_started) * 1000, full, pixels))

@@ -38,6 +38,7 @@ class CaptureCounters:
     ocr_full_frames: int = 0
     ocr_failed: int = 0
     ocr_ms: float = 0.0
+    ocr_cpu_ms: float = 0.0
     ocr_pixels: int = 0
     events: int = 0
     text_unchanged: int = 0
@@ -143,6 +144,7 @@ class CapturePipeline:
             self.counters.ocr_frames += 1
             self.counters.ocr_full_frames += int(result.full_frame)
             self.counters.ocr_ms += result.ms
+            self.counters.ocr_cpu_ms += result.cpu_ms
             self.counters.ocr_pixels += result.pixels_read
             self.counters.redactions += sum(clean.counts.values())
             key = (frame.window.title, clean.text)

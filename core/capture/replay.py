@@ -55,6 +55,7 @@ class ReplayReport:
     ocr_frames: int = 0
     ocr_full_frames: int = 0
     ocr_ms_total: float = 0.0
+    ocr_cpu_ms_total: float = 0.0
     events: int = 0
     media_bytes: int = 0
     text_bytes: int = 0
@@ -77,6 +78,7 @@ class ReplayReport:
             "ocr_full_frames": self.ocr_full_frames,
             "ocr_ms_per_frame": round(self.ocr_ms_total / frames, 1),
             "ocr_ms_per_ocr_frame": round(self.ocr_ms_total / max(self.ocr_frames, 1), 1),
+            "ocr_cpu_ms_per_frame": round(self.ocr_cpu_ms_total / frames, 1),
             "events": self.events,
             "media_bytes_per_frame": round(self.media_bytes / frames),
             "text_bytes_per_frame": round(self.text_bytes / frames),
@@ -178,6 +180,7 @@ def run_replay(folder: Path, make_pipeline: Callable[[], CapturePipeline], inges
     report.ocr_frames = counters.ocr_frames
     report.ocr_full_frames = counters.ocr_full_frames
     report.ocr_ms_total = counters.ocr_ms
+    report.ocr_cpu_ms_total = counters.ocr_cpu_ms
     report.events = counters.events
     report.media_bytes = counters.media_bytes_written
     report.text_bytes = counters.text_bytes
