@@ -111,7 +111,7 @@ def test_media_budget_deletes_oldest_frames_and_keeps_their_text(
     ledger.close()
 
 
-def test_a_full_ocr_queue_drops_frames_instead_of_blocking_capture(tmp_path: Path) -> None:
+def test_a_full_ocr_queue_drops_frames_instead_of_blocking_capture_stand_in_blocking_ocr(tmp_path: Path) -> None:
     class SlowEngine:
         """A stand-in OCR that blocks until released, to fill the queue (the real
         engine is too fast to fill it deterministically)."""
