@@ -10,12 +10,14 @@ from collections.abc import Callable
 
 from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtGui import QAction, QIcon
-from PySide6.QtWidgets import QMenu, QSystemTrayIcon
+from PySide6.QtWidgets import QApplication, QMenu, QSystemTrayIcon
 
 import assets
 from app.gui.errors import describe
+from app.gui.main_window import MainWindow
 from core.capture.recorder import Recorder
 from core.errors import RememoraError
+from core.service import Service
 
 REFRESH_MS = 2000
 PAUSES = (("Pause 15 minutes", 15.0), ("Pause 1 hour", 60.0), ("Pause until resumed", None))
@@ -142,16 +144,10 @@ def tray_available() -> bool:
     return QSystemTrayIcon.isSystemTrayAvailable()
 
 
-def install_capture(app: object, window: object, service: object) -> tuple[CaptureControls, CaptureTray | None]:
+def install_capture(app: QApplication, window: MainWindow,
+                    service: Service) -> tuple[CaptureControls, CaptureTray | None]:
     """Wire capture controls into the app: a tray icon where one exists (closing the
     window then hides it), else the window's menu bar and a note in its status line."""
-    from PySide6.QtWidgets import QApplication
-
-    from app.gui.main_window import MainWindow
-    from core.service import Service
-
-    assert isinstance(app, QApplication) and isinstance(window, MainWindow)
-    assert isinstance(service, Service)
     controls = CaptureControls(service.open_recorder, window)
     tray = CaptureTray(controls) if tray_available() else None
     window.attach_capture(controls.menu, tray is not None, NO_TRAY)
