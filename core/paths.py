@@ -45,3 +45,12 @@ class StorePaths:
     @property
     def lock_owner(self) -> Path:
         return self.root / "rememora.lock.owner"
+
+    @property
+    def media(self) -> Path:
+        """Captured frames (WebP), within the capture budget."""
+        return self.root / "media"
+
+    @property
+    def capture_health(self) -> Path:
+        return self.root / "capture-health.json"

@@ -15,6 +15,9 @@ from pathlib import Path
 from types import TracebackType
 
 from core.answer import Answer, answer
+from core.capture.pipeline import CapturePipeline
+from core.capture.recorder import Recorder, last_frame_age_s, read_health
+from core.capture.replay import ReplayReport, run_replay
 from core.errors import ModelError, RememoraError
 from core.importers import read_jsonl_chat
 from core.ingest import IngestReport, process_pending, sync_index
@@ -40,6 +43,7 @@ from core.vector_index import ChromaIndex, VectorIndex
 from models.assembly import check_gguf_header, ensure_model_file, verify
 from models.embedder import Embedder, SentenceTransformerEmbedder
 from models.llm import LLM, LlamaCppLLM
+from models.ocr import OcrEngine, RapidOcrEngine
 from models.registry import LLM_MODELS, model_wheel_dir
 
 PERSONA = (
@@ -88,6 +92,7 @@ class Service:
         self._llm = llm
         self._embedder = embedder
         self._index: VectorIndex | None = None
+        self._ocr: OcrEngine | None = None
         self._init_lock = threading.Lock()
         self._seed_core()
 
@@ -163,6 +168,54 @@ class Service:
     def import_chat(self, path: Path) -> list[EventId]:
         """Validate the whole file, then append all its turns in one transaction."""
         return self.ledger.append_events(read_jsonl_chat(path))
+
+    # -- screen capture -----------------------------------------------------------------
+    @property
+    def ocr(self) -> OcrEngine:
+        with self._init_lock:
+            if self._ocr is None:
+                self._ocr = RapidOcrEngine(self.settings.capture.ocr_threads)
+            return self._ocr
+
+    def capture_pipeline(self, source: str = "screen", naive: bool = False) -> CapturePipeline:
+        """Gate, dedup, media store and background OCR, appending screen events."""
+        return CapturePipeline(self.settings.capture, self.paths.media, self.ocr,
+                               self.ledger.append_events, source, naive)
+
+    def open_recorder(self, display: str | None = None) -> Recorder:
+        """A capture loop on the X display (not started); raises if there is no screen."""
+        from core.capture.x11 import ScreenGrabber, X11Windows
+
+        windows = X11Windows(display)
+        try:
+            grabber = ScreenGrabber(self.settings.capture.monitor, display)
+        except RememoraError:
+            windows.close()
+            raise
+        return Recorder(self.capture_pipeline(), grabber, windows, self.paths.capture_health,
+                        self._clock)
+
+    def capture_health(self) -> dict[str, object] | None:
+        """The last health the capture loop wrote (None: never captured here), with
+        ``last_frame_age_s`` as of now."""
+        health = read_health(self.paths.capture_health)
+        if health is not None:
+            health["last_frame_age_s"] = last_frame_age_s(health, self._clock())
+        return health
+
+    def replay(self, folder: Path, naive: bool = False, limit_sessions: int | None = None,
+               progress: Progress = NULL_PROGRESS) -> ReplayReport:
+        """Feed a screenshot folder through the capture pipeline and the write path; score
+        retrieval when the folder has a session index."""
+        def frame_of_hit(hit: SearchHit) -> str | None:
+            for event in self.ledger.events(list(hit.memory.source_event_ids)):
+                if event.payload.get("source_file"):
+                    return event.payload["source_file"]
+            return None
+
+        return run_replay(folder, lambda: self.capture_pipeline("replay", naive),
+                          lambda p: self.ingest(p), self.search, frame_of_hit,
+                          limit_sessions, progress)
 
     # -- write path ---------------------------------------------------------------------
     def ingest(self, progress: Progress = NULL_PROGRESS) -> IngestReport:

@@ -6,11 +6,12 @@ prints one line and exits with code 2. Missing file means defaults.
 
 from __future__ import annotations
 
+import re
 import tomllib
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic_core import ErrorDetails
 
 from core.errors import SettingsError
@@ -41,10 +42,51 @@ class RetrievalSettings(_Section):
     min_similarity: float = Field(0.25, ge=-1.0, le=1.0)
 
 
+class CaptureSettings(_Section):
+    """Screen capture: rate, privacy gate, dedup and the media budget."""
+
+    monitor: int = Field(0, ge=0, le=16, description="0: all monitors as one image; N: monitor N")
+    min_interval_s: float = Field(2.0, ge=0.2, le=600, description="while the screen changes")
+    max_interval_s: float = Field(30.0, ge=0.2, le=3600, description="when the screen is idle")
+    window_poll_s: float = Field(0.5, ge=0.05, le=10, description="focus/title check period")
+    dedup_threshold: float = Field(
+        1.0, ge=0.0, le=100.0,
+        description="a tile where at most this percent of its (downscaled) pixels changed is unchanged")
+    tile_px: int = Field(128, ge=32, le=1024, description="side of the change-detection tiles")
+    full_ocr_fraction: float = Field(
+        0.5, ge=0.0, le=1.0, description="OCR the whole frame when this share of it changed")
+    ocr_queue_max: int = Field(32, ge=1, le=1000, description="frames waiting for OCR before new ones are dropped")
+    ocr_threads: int = Field(1, ge=1, le=64)
+    webp_quality: int = Field(60, ge=1, le=100)
+    media_budget_gb: float = Field(5.0, ge=0.0, le=10000.0, description="frames past this are deleted, oldest first")
+    min_free_disk_gb: float = Field(1.0, ge=0.0, le=10000.0, description="capture pauses below this much free disk")
+    stale_after_s: float = Field(120.0, ge=5.0, le=86400.0, description="the tray shows 'stale' past this frame age")
+    deny_apps: tuple[str, ...] = (
+        "keepassxc", "keepass", "keepass2", "1password", "bitwarden", "lastpass", "enpass",
+        "seahorse", "kwalletmanager", "kwalletmanager5", "gnome-keyring", "rememora",
+        "i3lock", "xscreensaver", "gnome-screensaver", "light-locker", "xsecurelock",
+    )
+    deny_titles: tuple[str, ...] = (
+        r"\bincognito\b", r"\binprivate\b", r"\bprivate browsing\b", r"\bprivate window\b",
+        r"^rememora\b", r"\bkeepassxc\b", r"\bbitwarden\b", r"\b1password\b",
+    )
+
+    @field_validator("deny_titles")
+    @classmethod
+    def _patterns_compile(cls, patterns: tuple[str, ...]) -> tuple[str, ...]:
+        for pattern in patterns:
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise ValueError(f"{pattern!r} is not a regular expression: {exc}") from None
+        return patterns
+
+
 class Settings(_Section):
     llm: LLMSettings = LLMSettings()
     embedder: EmbedderSettings = EmbedderSettings()
     retrieval: RetrievalSettings = RetrievalSettings()
+    capture: CaptureSettings = CaptureSettings()
 
 
 def _describe(error: ErrorDetails) -> tuple[str, str]:

@@ -26,7 +26,28 @@ def status(service: Service, args: argparse.Namespace) -> int:
     events = report.events
     print(f"events: {sum(events.values())} ({events.get('pending', 0)} pending, "
           f"{events.get('failed', 0)} failed)")
+    _print_capture(service)
     return 0
+
+
+def _print_capture(service: Service) -> None:
+    health = service.capture_health()
+    if health is None:
+        print("capture: never run")
+        return
+    age = health.get("last_frame_age_s")
+    reason = f" ({health['pause_reason']})" if health.get("pause_reason") else ""
+    print(f"capture: {health['state']}{reason}; last frame "
+          + (f"{float(age):.0f} s ago" if age is not None else "never"))
+    print(f"  frames {health['frames']}: kept {health['kept']}, deduplicated "
+          f"{health['dedup_exact']} exact + {health['dedup_similar']} similar, dropped "
+          f"{health['dropped_private']} private + {health['dropped_backlog']} backlog")
+    print(f"  OCR queue {health['ocr_queue']}, read {health['ocr_frames']} frames, "
+          f"capture thread CPU {100 * float(health['capture_cpu_share']):.1f}% of a core")
+    days = health.get("days_of_history")
+    print(f"  media {int(health['media_bytes']) / 1e6:.1f} MB in {health['media_files']} frames "
+          f"of {int(health['media_budget_bytes']) / 1e9:.1f} GB budget"
+          + (f" (~{float(days):.0f} days of history)" if days else ""))
 
 
 def doctor(service: Service, args: argparse.Namespace) -> int:

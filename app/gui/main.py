@@ -25,8 +25,10 @@ def run_gui(data_dir: Path, screenshots: Path | None = None, question: str | Non
         show_error(None, error)
         return error.exit_code
     from app.gui.main_window import MainWindow
+    from app.gui.tray import install_capture
 
     window = MainWindow(service)
+    controls, _tray = install_capture(app, window, service)
     try:
         if screenshots is not None:
             from app.gui.screenshots import save_views
@@ -35,11 +37,12 @@ def run_gui(data_dir: Path, screenshots: Path | None = None, question: str | Non
                 print(f"saved {path}")
             window.close()
             return 0
-        instance = InstanceServer(data_dir, window.bring_to_front, window)
+        instance = InstanceServer(data_dir, window.bring_back, window)
         window.show()
         try:
             return int(app.exec())
         finally:
             instance.close()
     finally:
+        controls.stop()
         service.close()

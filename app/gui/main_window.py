@@ -13,6 +13,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QListWidget,
     QMainWindow,
+    QMenu,
     QProgressBar,
     QPushButton,
     QTextBrowser,
@@ -81,11 +82,6 @@ class MainWindow(QMainWindow):
         self.remember_button.clicked.connect(self.remember)
         self.note.returnPressed.connect(self.remember)
         self.refresh_status()
-
-    def bring_to_front(self) -> None:
-        self.showNormal()
-        self.raise_()
-        self.activateWindow()
 
     # -- status -------------------------------------------------------------------------
     def refresh_status(self) -> None:
@@ -178,7 +174,29 @@ class MainWindow(QMainWindow):
 
         self.ops.start(work, done, failed).progressed.connect(self._on_progress)
 
+    # -- capture (app/gui/tray.py wires it) ---------------------------------------------
+    def attach_capture(self, menu: QMenu, in_tray: bool, no_tray_note: str) -> None:
+        """With a tray, closing the window hides it and capture goes on; without one the
+        capture menu is in the menu bar and the status line says there is no tray."""
+        self._hide_on_close = in_tray
+        if not in_tray:
+            self.menuBar().addMenu(menu)
+            self.status_label.setText(no_tray_note)
+
+    def bring_back(self) -> None:
+        self.showNormal()
+        self.raise_()
+        self.activateWindow()
+
+    def quit_for_real(self) -> None:
+        self._hide_on_close = False
+        self.close()
+
     def closeEvent(self, event: Any) -> None:  # noqa: N802 - Qt's name
+        if getattr(self, "_hide_on_close", False):
+            self.hide()
+            event.ignore()
+            return
         self.ops.wait()
         super().closeEvent(event)
 

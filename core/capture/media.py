@@ -1,0 +1,116 @@
+"""Frames on disk as WebP, within a storage budget.
+
+Past the budget the oldest images are deleted first; their text and memories stay in
+the ledger. When the disk is nearly full, :meth:`MediaStore.low_disk` says why capture
+must pause.
+"""
+
+from __future__ import annotations
+
+import shutil
+import threading
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+from PIL import Image
+
+GB = 1_000_000_000
+
+
+@dataclass(frozen=True)
+class StoredFrame:
+    frame_id: str
+    path: Path
+    bytes: int
+
+
+@dataclass(frozen=True)
+class MediaUsage:
+    files: int
+    bytes: int
+    oldest: datetime | None
+    newest: datetime | None
+    budget_bytes: int
+
+    @property
+    def days_of_history(self) -> float | None:
+        """How many days the budget holds at the rate seen so far (None: too early)."""
+        if not self.files or self.oldest is None or self.newest is None:
+            return None
+        span_days = (self.newest - self.oldest).total_seconds() / 86400
+        if span_days < 1 / 24:
+            return None
+        per_day = self.bytes / span_days
+        return self.budget_bytes / per_day if per_day else None
+
+
+class MediaStore:
+    def __init__(self, root: Path, budget_gb: float, min_free_gb: float, quality: int) -> None:
+        self.root = root
+        self.budget_bytes = int(budget_gb * GB)
+        self.min_free_bytes = int(min_free_gb * GB)
+        self.quality = quality
+        self._lock = threading.Lock()
+        self._sizes: dict[Path, int] = {}
+        if root.exists():
+            for path in root.rglob("*.webp"):
+                self._sizes[path] = path.stat().st_size
+        self.deleted = 0
+
+    @property
+    def total_bytes(self) -> int:
+        return sum(self._sizes.values())
+
+    def low_disk(self) -> str | None:
+        """Why capture must pause for lack of disk, or None."""
+        probe = self.root if self.root.exists() else self.root.parent
+        free = shutil.disk_usage(probe).free
+        if free < self.min_free_bytes:
+            return (f"disk nearly full: {free / GB:.2f} GB free at {probe}, "
+                    f"capture needs {self.min_free_bytes / GB:.2f} GB")
+        return None
+
+    def save(self, frame_id: str, at: datetime, image: Image.Image) -> StoredFrame:
+        folder = self.root / f"{at:%Y-%m-%d}"
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"{frame_id}.webp"
+        partial = path.with_suffix(".part")
+        image.save(partial, format="WEBP", quality=self.quality, method=4)
+        partial.replace(path)
+        size = path.stat().st_size
+        with self._lock:
+            self._sizes[path] = size
+        self.enforce_budget()
+        return StoredFrame(frame_id, path, size)
+
+    def enforce_budget(self) -> int:
+        """Delete the oldest frames until the store fits its budget; returns how many."""
+        removed = 0
+        with self._lock:
+            total = sum(self._sizes.values())
+            if total <= self.budget_bytes:
+                return 0
+            for path in sorted(self._sizes, key=lambda p: (p.parent.name, p.name)):
+                if total <= self.budget_bytes:
+                    break
+                total -= self._sizes.pop(path)
+                path.unlink(missing_ok=True)
+                removed += 1
+        self.deleted += removed
+        return removed
+
+    def usage(self) -> MediaUsage:
+        with self._lock:
+            paths = sorted(self._sizes, key=lambda p: (p.parent.name, p.name))
+            total = sum(self._sizes.values())
+        times = [_time_of(p) for p in (paths[:1] + paths[-1:])]
+        return MediaUsage(len(paths), total, times[0] if times else None,
+                          times[-1] if times else None, self.budget_bytes)
+
+
+def _time_of(path: Path) -> datetime | None:
+    try:
+        return datetime.strptime(path.stem.split("-")[0], "%Y%m%dT%H%M%S%f").replace(tzinfo=timezone.utc)
+    except ValueError:
+        return None

@@ -1,0 +1,193 @@
+"""The capture pipeline every frame goes through, live or replayed:
+
+    privacy gate -> two-stage dedup -> WebP media store -> OCR queue (background)
+    -> redaction -> screen event on the ledger's write path
+
+Nothing of a denied frame is written anywhere; it is only counted. The capture side
+never waits for OCR: a full queue drops the frame and counts it.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+from core.capture.frames import Deduper, Frame, Verdict
+from core.capture.media import MediaStore
+from core.capture.ocr_queue import OcrJob, OcrQueue, OcrResult
+from core.capture.privacy import PrivacyGate, redact
+from core.records import EventKind, NewEvent, to_iso
+from core.settings import CaptureSettings
+from models.ocr import OcrEngine
+
+EventSink = Callable[[Sequence[NewEvent]], object]
+
+
+@dataclass
+class CaptureCounters:
+    frames: int = 0
+    kept: int = 0
+    dropped_private: int = 0
+    dropped_backlog: int = 0
+    dedup_exact: int = 0
+    dedup_similar: int = 0
+    ocr_frames: int = 0
+    ocr_full_frames: int = 0
+    ocr_failed: int = 0
+    ocr_ms: float = 0.0
+    ocr_cpu_ms: float = 0.0
+    ocr_pixels: int = 0
+    events: int = 0
+    text_unchanged: int = 0
+    text_bytes: int = 0
+    media_bytes_written: int = 0
+    redactions: int = 0
+    last_frame_at: str = ""
+    last_kept_at: str = ""
+
+    def to_json(self) -> dict[str, object]:
+        return asdict(self)
+
+
+def frame_id_for(at: datetime, seq: int) -> str:
+    """Frame ids sort by capture time (UTC), which the media store's budget relies on."""
+    return f"{at.astimezone(timezone.utc):%Y%m%dT%H%M%S%f}-{seq:06d}"
+
+
+def screen_event_text(app: str, title: str, lines: Sequence[str]) -> str:
+    header = " — ".join(part for part in (app, title) if part)
+    body = "\n".join(lines)
+    return f"{header}\n{body}".strip() if header else body.strip()
+
+
+class CapturePipeline:
+    def __init__(self, settings: CaptureSettings, media_root: Path, engine: OcrEngine,
+                 sink: EventSink, source: str = "screen", naive: bool = False) -> None:
+        """``naive``: the baseline to compare against, no dedup and a full-frame OCR of
+        every frame, every frame's text stored."""
+        self.settings = settings
+        self.gate = PrivacyGate.from_settings(settings)
+        self.deduper = Deduper(settings.dedup_threshold, settings.tile_px)
+        self.media = MediaStore(media_root, settings.media_budget_gb, settings.min_free_disk_gb,
+                                settings.webp_quality)
+        self.counters = CaptureCounters()
+        self._sink = sink
+        self._source = source
+        self.naive = naive
+        self._seq = 0
+        self._base_seq = -1
+        self._last_text: tuple[str, str] | None = None
+        self._lock = threading.Lock()
+        self.errors: list[str] = []
+        self.ocr = OcrQueue(engine, self._on_ocr, self._on_ocr_error,
+                            settings.ocr_queue_max, settings.full_ocr_fraction)
+
+    # -- capture side (never waits for OCR) -------------------------------------------
+    def submit(self, frame: Frame) -> str:
+        """Run one frame through the gate, dedup and media store; queue its OCR.
+        Returns what happened: private, exact, similar, backlog or kept."""
+        with self._lock:
+            self.counters.frames += 1
+            self.counters.last_frame_at = to_iso(frame.at)
+        if self.gate.denies_any((frame.window, *frame.others)):
+            with self._lock:
+                self.counters.dropped_private += 1
+            return "private"
+        verdict = Verdict("new") if self.naive else self.deduper.judge(frame)
+        if verdict.kind != "new":
+            with self._lock:
+                if verdict.kind == "exact":
+                    self.counters.dedup_exact += 1
+                else:
+                    self.counters.dedup_similar += 1
+            return verdict.kind
+        self._seq += 1
+        seq, base = self._seq, self._base_seq
+        frame_id = frame_id_for(frame.at, seq)
+        if self.ocr.waiting >= self.settings.ocr_queue_max:
+            with self._lock:
+                self.counters.dropped_backlog += 1
+            self._base_seq = -1
+            return "backlog"
+        stored = self.media.save(frame_id, frame.at, frame.image)
+        job = OcrJob(seq, base, frame, verdict.changes, frame_id, str(stored.path))
+        if not self.ocr.offer(job):
+            stored.path.unlink(missing_ok=True)
+            with self._lock:
+                self.counters.dropped_backlog += 1
+            self._base_seq = -1
+            return "backlog"
+        self._base_seq = seq
+        with self._lock:
+            self.counters.kept += 1
+            self.counters.media_bytes_written += stored.bytes
+            self.counters.last_kept_at = to_iso(frame.at)
+        return "kept"
+
+    def drain(self) -> None:
+        """Wait until every queued frame is read and its event appended."""
+        self.ocr.join()
+
+    def close(self) -> None:
+        self.ocr.close()
+
+    # -- OCR side ----------------------------------------------------------------------
+    def _on_ocr(self, result: OcrResult) -> None:
+        frame = result.job.frame
+        raw = screen_event_text(frame.window.app, frame.window.title,
+                                [line.text for line in result.lines])
+        clean = redact(raw)
+        with self._lock:
+            self.counters.ocr_frames += 1
+            self.counters.ocr_full_frames += int(result.full_frame)
+            self.counters.ocr_ms += result.ms
+            self.counters.ocr_cpu_ms += result.cpu_ms
+            self.counters.ocr_pixels += result.pixels_read
+            self.counters.redactions += sum(clean.counts.values())
+            key = (frame.window.title, clean.text)
+            if not clean.text.strip() or (key == self._last_text and not self.naive):
+                self.counters.text_unchanged += 1
+                return
+            self._last_text = key
+        payload = {
+            "app": redact(frame.window.app).text,
+            "title": redact(frame.window.title).text,
+            "frame_id": result.job.frame_id,
+            "media_path": result.job.media_path,
+            "ocr_ms": f"{result.ms:.0f}",
+            "ocr_region": "full" if result.full_frame else "changed",
+        }
+        if frame.source_file:
+            payload["source_file"] = frame.source_file
+        if frame.window.url:
+            payload["url"] = redact(frame.window.url).text
+        event = NewEvent(EventKind.SCREEN, clean.text, frame.at, None, self._source, payload)
+        try:
+            self._sink([event])
+        except Exception as exc:  # keep reading; the error is shown in health
+            self.errors.append(f"{result.job.frame_id}: {exc}")
+            return
+        with self._lock:
+            self.counters.events += 1
+            self.counters.text_bytes += len(clean.text.encode("utf-8"))
+
+    def _on_ocr_error(self, job: OcrJob, error: Exception) -> None:
+        with self._lock:
+            self.counters.ocr_failed += 1
+        self.errors.append(f"{job.frame_id}: OCR failed: {error}")
+
+    def snapshot(self) -> dict[str, object]:
+        with self._lock:
+            data = self.counters.to_json()
+        data["ocr_queue"] = self.ocr.waiting
+        usage = self.media.usage()
+        data["media_files"] = usage.files
+        data["media_bytes"] = usage.bytes
+        data["media_deleted"] = self.media.deleted
+        data["media_budget_bytes"] = usage.budget_bytes
+        data["days_of_history"] = usage.days_of_history
+        data["errors"] = self.errors[-3:]
+        return data

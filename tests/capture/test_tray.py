@@ -1,0 +1,124 @@
+"""Capture controls of the desktop app: the menu and its logic drive a real recorder on
+Xvfb. The tray host itself cannot run here (offscreen Qt has no tray): tests that need
+one say so in their names and replace only `tray_available`."""
+
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from app.gui import tray as tray_module
+from app.gui.main_window import MainWindow
+from app.gui.tray import NO_TRAY, CaptureControls, install_capture
+from core.capture.recorder import display_state
+from core.records import utcnow
+from core.service import Service
+from tests.capture.conftest import ShowWindow
+from tests.capture.test_capture_x11 import FAST_CAPTURE
+
+
+@pytest.fixture
+def capture_service(data_dir: Path, embedder):  # type: ignore[no-untyped-def]
+    settings = data_dir / "settings.toml"
+    settings.write_text(settings.read_text(encoding="utf-8") + FAST_CAPTURE, encoding="utf-8")
+    with Service(data_dir, embedder=embedder) as opened:
+        yield opened
+
+
+def test_display_state_logic() -> None:
+    assert display_state("recording", 3.0, 120.0) == "recording"
+    assert display_state("recording", 500.0, 120.0) == "stale"
+    assert display_state("recording", None, 120.0) == "stale"
+    assert display_state("paused", 500.0, 120.0) == "paused"
+    assert display_state("stopped", None, 120.0) == "stopped"
+
+
+def test_capture_menu_start_pause_resume_quit_without_tray_host(
+        qtbot, capture_service: Service, show_window: ShowWindow, xvfb: str) -> None:  # type: ignore[no-untyped-def]
+    show_window("Recipe", "Lemon tart needs four eggs", app="browser")
+    controls = CaptureControls(lambda: capture_service.open_recorder(xvfb))
+    states: list[str] = []
+    controls.state_changed.connect(states.append)
+    labels = [a.text() for a in controls.menu.actions() if a.text()]
+    assert labels[1:] == ["Start capture", "Pause 15 minutes", "Pause 1 hour",
+                          "Pause until resumed", "Show window", "Quit Rememora"]
+    assert controls.state == "stopped" and not controls.pause_actions[0].isEnabled()
+
+    controls.start_action.trigger()
+    assert controls.state == "recording" and states[-1] == "recording"
+    assert not controls.start_action.isEnabled()
+    qtbot.waitUntil(lambda: controls.recorder is not None and controls.recorder.health()["kept"] >= 1,
+                    timeout=10_000)
+
+    controls.pause_actions[0].trigger()  # 15 minutes
+    recorder = controls.recorder
+    assert recorder is not None and controls.state == "paused"
+    until = recorder.paused_until
+    assert until is not None and abs((until - utcnow()) - timedelta(minutes=15)) < timedelta(seconds=5)
+    assert controls.start_action.text() == "Resume capture"
+    controls.pause_actions[1].trigger()  # 1 hour replaces it
+    assert recorder.paused_until is not None and recorder.paused_until - utcnow() > timedelta(minutes=59)
+    controls.pause_actions[2].trigger()  # until resumed
+    assert recorder.paused_until is None and controls.state == "paused"
+    time.sleep(0.5)
+    assert "paused until resumed" in controls.describe_state()
+
+    controls.start_action.trigger()
+    assert controls.state == "recording"
+
+    with qtbot.waitSignal(controls.quit_requested, timeout=10_000):
+        controls.quit_action.trigger()
+    assert controls.recorder is None and controls.state == "stopped"
+    health = capture_service.capture_health()
+    assert health is not None and health["state"] == "stopped" and int(health["kept"]) >= 1
+
+
+def test_start_without_a_screen_says_why(qtbot, capture_service: Service) -> None:  # type: ignore[no-untyped-def]
+    controls = CaptureControls(lambda: capture_service.open_recorder(":987"))
+    controls.start_action.trigger()
+    assert controls.state == "stopped"
+    assert controls.describe_state().startswith("Capture failed:")
+    assert "X display" in controls.describe_state()
+
+
+def test_no_tray_keeps_the_window_and_says_so(qtbot, capture_service: Service) -> None:  # type: ignore[no-untyped-def]
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication.instance()
+    window = MainWindow(capture_service)
+    qtbot.addWidget(window)
+    controls, tray = install_capture(app, window, capture_service)
+    assert tray is None  # offscreen Qt has no tray
+    assert window.status_label.text() == NO_TRAY
+    assert controls.menu in [a.menu() for a in window.menuBar().actions()]
+    window.show()
+    window.close()
+    assert not window.isVisible()
+    assert app.quitOnLastWindowClosed()
+    app.setQuitOnLastWindowClosed(True)
+
+
+def test_closing_the_window_hides_it_to_the_tray_mocked_tray_host(
+        qtbot, capture_service: Service, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    from PySide6.QtWidgets import QApplication
+
+    monkeypatch.setattr(tray_module, "tray_available", lambda: True)  # no tray host offscreen
+    app = QApplication.instance()
+    window = MainWindow(capture_service)
+    qtbot.addWidget(window)
+    controls, tray = install_capture(app, window, capture_service)
+    try:
+        assert tray is not None and tray.icon.contextMenu() is controls.menu
+        assert not app.quitOnLastWindowClosed()
+        window.show()
+        window.close()
+        assert window.isHidden()  # hidden, not closed: capture goes on in the tray
+        controls.show_action.trigger()
+        assert window.isVisible()
+        controls.quit_action.trigger()
+        assert not window.isVisible()
+    finally:
+        app.setQuitOnLastWindowClosed(True)
