@@ -37,6 +37,7 @@ from core.records import (
 from core.retrieve import RetrievalSettings, search
 from core.settings import Settings, load_settings
 from core.vector_index import ChromaIndex, VectorIndex
+from gpu.kv_state_cache import KVStateCache
 from models.assembly import check_gguf_header, ensure_model_file, verify
 from models.embedder import Embedder, SentenceTransformerEmbedder
 from models.llm import LLM, LlamaCppLLM
@@ -146,11 +147,22 @@ class Service:
                     path = ensure_model_file(
                         LLM_MODELS[name], self.paths.models, model_wheel_dir(), progress
                     )
-                llm = LlamaCppLLM(name, path, n_ctx=cfg.n_ctx, n_threads=cfg.n_threads)
+                llm = LlamaCppLLM(
+                    name, path, n_ctx=cfg.n_ctx, n_threads=cfg.n_threads,
+                    state_cache=self._state_cache(),
+                    model_sha256="" if cfg.model_path else LLM_MODELS[name].sha256)
                 progress.update(0, None, f"loading {name}")
                 llm.load()
                 self._llm = llm
             return self._llm
+
+    def _state_cache(self) -> KVStateCache | None:
+        cfg = self.settings.llm
+        if cfg.state_cache_ram_mb == 0 and cfg.state_cache_disk_mb == 0:
+            return None
+        return KVStateCache(cfg.state_cache_ram_mb << 20,
+                            self.paths.kv_states if cfg.state_cache_disk_mb else None,
+                            cfg.state_cache_disk_mb << 20)
 
     # -- capture ----------------------------------------------------------------------
     def add_chat_turn(self, speaker: str, text: str, at: datetime | None = None) -> EventId:

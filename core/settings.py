@@ -29,6 +29,12 @@ class LLMSettings(_Section):
     n_ctx: int = Field(4096, ge=512, le=131072)
     n_threads: int = Field(0, ge=0, le=256, description="0: one per physical core")
     max_answer_tokens: int = Field(256, ge=16, le=4096)
+    state_cache_ram_mb: int = Field(512, ge=0, le=1_000_000,
+                                    description="saved prompt-prefix KV states kept in RAM")
+    state_cache_disk_mb: int = Field(2048, ge=0, le=10_000_000,
+                                     description="and on disk, in the data directory; 0: off")
+    base_url: str = Field("", description="an OpenAI-compatible server (e.g. "
+                          "http://127.0.0.1:8000/v1); empty: llama.cpp in-process")
 
 
 class EmbedderSettings(_Section):
