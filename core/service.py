@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 from core.answer import Answer, answer
 from core.errors import ModelError, RememoraError
@@ -214,6 +215,18 @@ class Service:
                         self.settings.llm.max_answer_tokens, on_token)
         self.ledger.record_access(list(result.cited or result.context))
         return result
+
+    # -- benchmarks -----------------------------------------------------------------------
+    def bench_kv(self, model: str | None = None, repeats: int = 3, prefix_tokens: int = 1600,
+                 progress: Progress = NULL_PROGRESS) -> dict[str, Any]:
+        """Time to first token with and without the KV state cache (core/kv_bench.py)."""
+        from core.kv_bench import run_kv_bench
+
+        spec = LLM_MODELS[model or self.settings.llm.model]
+        path = ensure_model_file(spec, self.paths.models, model_wheel_dir(), progress)
+        return run_kv_bench(spec.name, path, spec.sha256, n_ctx=max(4096, self.settings.llm.n_ctx),
+                            n_threads=self.settings.llm.n_threads, repeats=repeats,
+                            prefix_tokens=prefix_tokens, progress=progress)
 
     # -- health -------------------------------------------------------------------------
     def status(self) -> StatusReport:

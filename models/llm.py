@@ -89,6 +89,10 @@ class LlamaCppLLM:
         self._lock = threading.Lock()
         self.last_prompt: PromptStats | None = None
 
+    @property
+    def n_threads(self) -> int:
+        return self._n_threads
+
     def _load(self) -> Llama:
         if self._llama is None:
             from llama_cpp import Llama

@@ -1,0 +1,43 @@
+"""The KV state cache's benchmark: time to first token, cold against warm.
+
+    .venv/bin/python bench/kv_cache.py [--model qwen2.5-coder-0.5b] [--repeats 3] [--json bench/out/kv.json]
+
+The same as `rememora bench kv --json OUT` (core/kv_bench.py documents each figure),
+in a throwaway data directory. Targets on 2 CPU cores with the default model:
+speedup >= 10 at a >= 1,500-token prefix, speedup_with_memories >= 2.5.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from core.service import Service  # noqa: E402
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--model", default="qwen2.5-coder-0.5b")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--prefix-tokens", type=int, default=1600)
+    parser.add_argument("--json", type=Path, default=REPO / "bench" / "out" / "kv.json")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="rememora-bench-kv-") as folder:
+        with Service(Path(folder)) as service:
+            result = service.bench_kv(args.model, args.repeats, args.prefix_tokens)
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    print(json.dumps(result, indent=2))
+    ok = result["speedup"] >= 10 and result["speedup_with_memories"] >= 2.5
+    print("targets met" if ok else "targets NOT met", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
