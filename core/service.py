@@ -22,7 +22,7 @@ from core.ingest import IngestReport, process_pending, sync_index
 from core.ledger import Ledger
 from core.lock import DataDirLock
 from core.paths import StorePaths
-from core.progress import NULL_PROGRESS, Progress
+from core.progress import NULL_PROGRESS, Progress, check_cancelled
 from core.records import (
     EventId,
     EventKind,
@@ -42,6 +42,7 @@ from gpu.kv_state_cache import KVStateCache
 from models.assembly import check_gguf_header, ensure_model_file, verify
 from models.embedder import Embedder, SentenceTransformerEmbedder
 from models.llm import LLM, LlamaCppLLM
+from models.llm_worker import LLMWorker
 from models.registry import LLM_MODELS, model_wheel_dir
 
 PERSONA = (
@@ -90,11 +91,14 @@ class Service:
         self._llm = llm
         self._embedder = embedder
         self._index: VectorIndex | None = None
+        self._worker: LLMWorker | None = None
         self._init_lock = threading.Lock()
         self._seed_core()
 
     # -- lifecycle ------------------------------------------------------------------
     def close(self) -> None:
+        if self._worker is not None:
+            self._worker.close()
         self.ledger.close()
         self._lock.release()
 
@@ -165,6 +169,15 @@ class Service:
                             self.paths.kv_states if cfg.state_cache_disk_mb else None,
                             cfg.state_cache_disk_mb << 20)
 
+    def llm_worker(self, progress: Progress = NULL_PROGRESS) -> LLMWorker:
+        """The one worker that owns the model; every use of the LLM goes through its
+        priority queue (question > ingest > consolidation)."""
+        llm = self.load_llm(progress)
+        with self._init_lock:
+            if self._worker is None:
+                self._worker = LLMWorker(llm)
+            return self._worker
+
     # -- capture ----------------------------------------------------------------------
     def add_chat_turn(self, speaker: str, text: str, at: datetime | None = None) -> EventId:
         if not speaker.strip() or not text.strip():
@@ -207,12 +220,16 @@ class Service:
         stream the answer through ``on_token``."""
         if not question.strip():
             raise RememoraError("the question is empty")
-        llm = self.load_llm(progress)  # first: a broken model must not half-run the ask
+        llm = self.llm_worker(progress)  # first: a broken model must not half-run the ask
         self.ingest(progress)
         hits = self.search(question)
         core = self.ledger.list_memories(MemoryType.CORE)
+        def forward(piece: str) -> None:
+            check_cancelled(progress)  # stops the generation: the worker job is cancelled
+            on_token(piece)
+
         result = answer(question, hits, core, llm, self._clock(),
-                        self.settings.llm.max_answer_tokens, on_token)
+                        self.settings.llm.max_answer_tokens, forward)
         self.ledger.record_access(list(result.cited or result.context))
         return result
 
