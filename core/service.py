@@ -38,10 +38,13 @@ from core.records import (
 from core.retrieve import RetrievalSettings, search
 from core.settings import Settings, load_settings
 from core.vector_index import ChromaIndex, VectorIndex
+from gpu.devices import discover
+from gpu.gguf_header import GGUFError, read_model_shape
 from gpu.kv_state_cache import KVStateCache
+from gpu.offload_plan import OffloadPlan, plan_offload
 from models.assembly import check_gguf_header, ensure_model_file, verify
 from models.embedder import Embedder, SentenceTransformerEmbedder
-from models.llm import LLM, LlamaCppLLM
+from models.llm import LLM, LlamaCppLLM, RuntimeOptions
 from models.llm_worker import LLMWorker
 from models.registry import LLM_MODELS, model_wheel_dir
 
@@ -152,14 +155,37 @@ class Service:
                     path = ensure_model_file(
                         LLM_MODELS[name], self.paths.models, model_wheel_dir(), progress
                     )
+                try:
+                    plan = plan_offload(read_model_shape(path), discover(), cfg.n_ctx)
+                except GGUFError as exc:
+                    raise ModelError(name, str(exc)) from None
+                options = RuntimeOptions(plan.n_gpu_layers, plan.offload_kqv, plan.flash_attn,
+                                         plan.type_id, plan.type_id)
                 llm = LlamaCppLLM(
-                    name, path, n_ctx=cfg.n_ctx, n_threads=cfg.n_threads,
+                    name, path, n_ctx=plan.n_ctx, n_threads=cfg.n_threads, options=options,
                     state_cache=self._state_cache(),
                     model_sha256="" if cfg.model_path else LLM_MODELS[name].sha256)
                 progress.update(0, None, f"loading {name}")
                 llm.load()
                 self._llm = llm
             return self._llm
+
+    def model_path(self, progress: Progress = NULL_PROGRESS) -> Path:
+        cfg = self.settings.llm
+        if cfg.model_path:
+            path = Path(cfg.model_path).expanduser()
+            check_gguf_header(path, path.name)
+            return path
+        return ensure_model_file(LLM_MODELS[cfg.model], self.paths.models, model_wheel_dir(),
+                                 progress)
+
+    def offload_plan(self, progress: Progress = NULL_PROGRESS) -> OffloadPlan:
+        """How the model runs on this machine (layers on the GPU, KV type, n_ctx) and why."""
+        try:
+            shape = read_model_shape(self.model_path(progress))
+        except GGUFError as exc:
+            raise ModelError(self.llm_description(), str(exc)) from None
+        return plan_offload(shape, discover(), wanted_ctx=self.settings.llm.n_ctx)
 
     def _state_cache(self) -> KVStateCache | None:
         cfg = self.settings.llm
@@ -264,6 +290,12 @@ class Service:
         except RememoraError as exc:
             checks.append(DoctorCheck("ledger", False, str(exc)))
         checks.append(self._check_llm(progress))
+        try:
+            plan = self.offload_plan(progress)
+            checks.append(DoctorCheck("runtime", True, plan.summary() + "".join(
+                f"\n       - {reason}" for reason in plan.reasons)))
+        except RememoraError as exc:
+            checks.append(DoctorCheck("runtime", False, str(exc)))
         try:
             self.embedder.embed(["doctor"])
             checks.append(DoctorCheck("embedder", True, f"{self.embedder.name} loads and embeds"))
