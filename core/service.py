@@ -46,6 +46,7 @@ from models.assembly import check_gguf_header, ensure_model_file, verify
 from models.embedder import Embedder, SentenceTransformerEmbedder
 from models.llm import LLM, LlamaCppLLM, RuntimeOptions
 from models.llm_worker import LLMWorker
+from models.openai_llm import OpenAICompatibleLLM
 from models.registry import LLM_MODELS, model_wheel_dir
 
 PERSONA = (
@@ -133,10 +134,14 @@ class Service:
         embedder = self.embedder
         with self._init_lock:
             if self._index is None:
-                self._index = ChromaIndex(self.paths.chroma, embedder)
+                cfg = self.settings.index
+                self._index = ChromaIndex(self.paths.chroma, embedder,
+                                          host=cfg.chroma_host, port=cfg.chroma_port)
             return self._index
 
     def llm_description(self) -> str:
+        if self.settings.llm.base_url:
+            return f"server at {self.settings.llm.base_url}"
         if self.settings.llm.model_path:
             return f"{Path(self.settings.llm.model_path).name} (user file)"
         return self.settings.llm.model
@@ -144,6 +149,10 @@ class Service:
     def load_llm(self, progress: Progress = NULL_PROGRESS) -> LLM:
         """The configured LLM, its file assembled and verified on first use."""
         with self._init_lock:
+            if self._llm is None and self.settings.llm.base_url:
+                server = OpenAICompatibleLLM(self.settings.llm.base_url)
+                server.model_id()  # reachable now, or one clear error
+                self._llm = server
             if self._llm is None:
                 cfg = self.settings.llm
                 if cfg.model_path:

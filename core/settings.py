@@ -46,10 +46,16 @@ class RetrievalSettings(_Section):
     min_similarity: float = Field(0.25, ge=-1.0, le=1.0)
 
 
+class IndexSettings(_Section):
+    chroma_host: str = Field("", description="a Chroma server (`chroma run`); empty: embedded")
+    chroma_port: int = Field(8000, ge=1, le=65535)
+
+
 class Settings(_Section):
     llm: LLMSettings = LLMSettings()
     embedder: EmbedderSettings = EmbedderSettings()
     retrieval: RetrievalSettings = RetrievalSettings()
+    index: IndexSettings = IndexSettings()
 
 
 def _describe(error: dict[str, object]) -> tuple[str, str]:
