@@ -13,6 +13,7 @@ import argparse
 import json
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -21,16 +22,36 @@ sys.path.insert(0, str(REPO))
 from core.service import Service  # noqa: E402
 
 
+class PrintedSteps:
+    """Prints each step with the time it starts, so a long run shows where it is."""
+
+    def __init__(self) -> None:
+        self.began = time.perf_counter()
+        self.last = ""
+
+    def update(self, done: int, total: int | None, label: str) -> None:
+        if label != self.last:
+            self.last = label
+            print(f"[{time.perf_counter() - self.began:7.1f} s] {label}", file=sys.stderr,
+                  flush=True)
+
+    @property
+    def cancelled(self) -> bool:
+        return False
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--model", default="qwen2.5-coder-0.5b")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--prefix-tokens", type=int, default=1600)
     parser.add_argument("--json", type=Path, default=REPO / "bench" / "out" / "kv.json")
+    parser.add_argument("--data-dir", type=Path, help="reuse a data directory (its models/)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="rememora-bench-kv-") as folder:
-        with Service(Path(folder)) as service:
-            result = service.bench_kv(args.model, args.repeats, args.prefix_tokens)
+        with Service(args.data_dir or Path(folder)) as service:
+            result = service.bench_kv(args.model, args.repeats, args.prefix_tokens,
+                                      PrintedSteps())
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     print(json.dumps(result, indent=2))
