@@ -6,7 +6,8 @@ retrieved memories, then the question. Cold is the uncached runtime (a full pref
 warm restores the prefix's saved state (from RAM; the live context is dropped first, as
 another job using the model would). Each figure is the median of ``repeats`` runs.
 
-Besides the issue's keys the result has: the warm case right after an ingest-style job
+Besides the issue's keys (:data:`HEADLINE_KEYS`, the only ones in `--json OUT`; the full
+result goes next to it as OUT with the suffix .details.json) the result has: the warm case right after an ingest-style job
 used the model, the warm case after an app restart (disk tier), and a follow-up question
 in the same chat session (the live context already holds prefix and memories).
 """
@@ -17,6 +18,7 @@ import statistics
 import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +34,11 @@ QUESTION = "Who did I meet in Kyoto, and what did we talk about?"
 FOLLOW_UP = "And when was that?"
 INGEST_SYSTEM = "Extract facts from the chat turns below as JSON lines."
 INGEST_USER = "Alice: I moved my dentist appointment to Friday.\nAlice: Bought oat milk."
+
+
+HEADLINE_KEYS = ("prefix_tokens", "ttft_cold_ms", "ttft_warm_ms", "speedup", "restore_ms",
+                 "state_bytes", "decode_tokens_per_s", "ttft_with_memories_cold_ms",
+                 "ttft_with_memories_warm_ms", "speedup_with_memories")
 
 
 def core_memory_text(index: int) -> str:
@@ -160,8 +167,15 @@ def run_kv_bench(
         "ttft_followup_same_session_ms": _median(times["followup"]),
         "model": model_name, "n_threads": cold.n_threads, "repeats": repeats,
     })
-    order = ["prefix_tokens", "ttft_cold_ms", "ttft_warm_ms", "speedup", "restore_ms",
-             "state_bytes", "decode_tokens_per_s", "ttft_with_memories_cold_ms",
-             "ttft_with_memories_warm_ms", "speedup_with_memories"]
-    return {key: result[key] for key in order} | {
-        key: value for key, value in result.items() if key not in order}
+    return {key: result[key] for key in HEADLINE_KEYS} | {
+        key: value for key, value in result.items() if key not in HEADLINE_KEYS}
+
+
+@dataclass(frozen=True)
+class KVBenchResult:
+    details: dict[str, Any]  # everything measured
+
+    @property
+    def headline(self) -> dict[str, Any]:
+        """Exactly the issue's keys (`--json OUT`); the rest goes to OUT's .details.json."""
+        return {key: self.details[key] for key in HEADLINE_KEYS}

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING
 
 from core.answer import Answer, answer
 from core.errors import ModelError, RememoraError
@@ -48,6 +48,9 @@ from models.llm import LLM, LlamaCppLLM, RuntimeOptions
 from models.llm_worker import LLMWorker
 from models.openai_llm import OpenAICompatibleLLM
 from models.registry import LLM_MODELS, model_wheel_dir
+
+if TYPE_CHECKING:
+    from core.kv_bench import KVBenchResult
 
 PERSONA = (
     "I am Rememora, the user's private memory assistant. I run only on this computer and "
@@ -270,15 +273,16 @@ class Service:
 
     # -- benchmarks -----------------------------------------------------------------------
     def bench_kv(self, model: str | None = None, repeats: int = 3, prefix_tokens: int = 1600,
-                 progress: Progress = NULL_PROGRESS) -> dict[str, Any]:
+                 memory_tokens: int = 800, progress: Progress = NULL_PROGRESS) -> KVBenchResult:
         """Time to first token with and without the KV state cache (core/kv_bench.py)."""
-        from core.kv_bench import run_kv_bench
+        from core.kv_bench import KVBenchResult, run_kv_bench
 
         spec = LLM_MODELS[model or self.settings.llm.model]
         path = ensure_model_file(spec, self.paths.models, model_wheel_dir(), progress)
-        return run_kv_bench(spec.name, path, spec.sha256, n_ctx=max(4096, self.settings.llm.n_ctx),
-                            n_threads=self.settings.llm.n_threads, repeats=repeats,
-                            prefix_tokens=prefix_tokens, progress=progress)
+        return KVBenchResult(run_kv_bench(
+            spec.name, path, spec.sha256, n_ctx=max(4096, self.settings.llm.n_ctx),
+            n_threads=self.settings.llm.n_threads, repeats=repeats,
+            prefix_tokens=prefix_tokens, memory_tokens=memory_tokens, progress=progress))
 
     # -- health -------------------------------------------------------------------------
     def status(self) -> StatusReport:

@@ -39,7 +39,8 @@ class DeviceReport:
         raw: dict[str, Any] = json.loads(text)
         gpus = tuple(
             GPU(g["kind"], g["name"], int(g["total_bytes"]), int(g["free_bytes"]),
-                tuple(g["compute_capability"]) if g.get("compute_capability") else None)  # type: ignore[arg-type]
+                (int(g["compute_capability"][0]), int(g["compute_capability"][1]))
+                if g.get("compute_capability") else None)
             for g in raw["gpus"])
         return DeviceReport(gpus, bool(raw["llama_gpu_offload"]), int(raw["ram_total_bytes"]),
                             int(raw["ram_free_bytes"]), int(raw["cpu_threads"]),

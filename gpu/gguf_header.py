@@ -118,7 +118,8 @@ def read_metadata_and_tensors(
                 n_dims = int(cursor.take("<I"))
                 cursor.at += 8 * n_dims + 4  # dims, type
                 offsets.append((int(cursor.take("<Q")), name))
-            alignment = int(metadata.get("general.alignment", 32))  # type: ignore[call-overload]
+            align_value = metadata.get("general.alignment", 32)
+            alignment = int(align_value) if isinstance(align_value, int) else 32
             data_start = -(-cursor.at // alignment) * alignment
     offsets.sort()
     sizes: dict[str, int] = {}
@@ -134,9 +135,9 @@ def read_model_shape(path: Path, file_bytes: int | None = None) -> ModelShape:
 
     def number(key: str, default: int | None = None) -> int:
         value = metadata.get(f"{arch}.{key}", default)
-        if value is None:
-            raise GGUFError(f"{path}: the header has no {arch}.{key}")
-        return int(value)  # type: ignore[call-overload]
+        if not isinstance(value, (int, float)):
+            raise GGUFError(f"{path}: the header has no number {arch}.{key}")
+        return int(value)
 
     n_layers, n_embd, n_head = number("block_count"), number("embedding_length"), \
         number("attention.head_count")

@@ -188,10 +188,12 @@ class KVStateCache:
         except FileNotFoundError:
             return None
         except OSError as exc:
-            return self._reject(path, f"unreadable: {exc}")
+            self._reject(path, f"unreadable: {exc}")
+            return None
         state = _decode(data, key)
         if isinstance(state, str):
-            return self._reject(path, state)
+            self._reject(path, state)
+            return None
         os.utime(path)  # most recently used
         return state
 
@@ -200,7 +202,6 @@ class KVStateCache:
         self.stats.notes.append(f"ignored {path.name}: {why}")
         log.warning("KV state file %s ignored: %s", path, why)
         path.unlink(missing_ok=True)
-        return None
 
     def _trim_disk(self, keep: str) -> None:
         files = sorted(self._disk_files(), key=lambda item: item[2])
