@@ -170,7 +170,8 @@ class Service:
                 try:
                     plan = plan_offload(read_model_shape(path), discover(), cfg.n_ctx)
                 except GGUFError as exc:
-                    raise ModelError(name, str(exc)) from None
+                    raise ModelError(name, f"cannot load {path}: the file is damaged or not "
+                                     f"a GGUF model llama.cpp supports ({exc})") from None
                 options = RuntimeOptions(plan.n_gpu_layers, plan.offload_kqv, plan.flash_attn,
                                          plan.type_id, plan.type_id)
                 llm = LlamaCppLLM(

@@ -56,7 +56,7 @@ def test_restored_prefix_gives_identical_answers_across_tiers_and_restart(
     assert _ask(llm, Q1) == uncached_answers[Q1]
     stats = llm.last_prompt
     assert stats is not None and stats.prefix.source == "prefill"
-    assert stats.prefix.prefix_tokens > 100
+    assert stats.prefix.prefix_tokens > 60
 
     llm.forget_live_context()  # e.g. an ingest job used the model meanwhile
     assert _ask(llm, Q1) == uncached_answers[Q1]
