@@ -1,8 +1,11 @@
 """Answering: build the prompt (stable prefix first), stream the local model's answer,
 and map the numbers it cites back to memory ids.
 
-The LLM sees short integer aliases ([1], [2], …), never raw memory ids. The system
-prompt and core memory come first and change rarely, so their KV state can be reused.
+The LLM sees short integer aliases ([1], [2], …), never raw memory ids. The prompt is
+laid out stable parts first: the system prompt and core memory (the prefix whose KV state
+the runtime caches, so it holds nothing that changes per question, not even the date),
+then today's date, the retrieved memories in time order (so consecutive questions that
+retrieve the same memories share a longer prefix with the live context) and the question.
 """
 
 from __future__ import annotations
@@ -40,15 +43,21 @@ def build_messages(
 ) -> list[ChatMessage]:
     core_text = "\n".join(f"[{m.fields.get('block', 'core')}] {m.text}" for m in core if m.text)
     system = Template(assets.read_text("prompts/answer_system.txt")).substitute(
-        today=now.astimezone().strftime("%A %Y-%m-%d"),
         core=f"What you know about the user and yourself:\n{core_text}" if core_text else "",
     ).strip()
     lines = [
         f"[{alias}] ({_when(hit.memory)}, {hit.memory.type.value}) {hit.memory.text}"
         for alias, hit in enumerate(hits, start=1)
     ]
-    user = "Memories:\n" + "\n".join(lines) + f"\n\nQuestion: {question}"
-    return [ChatMessage("system", system), ChatMessage("user", user)]
+    user = (f"Today is {now.astimezone():%A %Y-%m-%d}.\nMemories:\n" + "\n".join(lines)
+            + f"\n\nQuestion: {question}")
+    return [ChatMessage("system", system, stable=True), ChatMessage("user", user)]
+
+
+def in_time_order(hits: Sequence[SearchHit]) -> list[SearchHit]:
+    """Oldest first: the order in which the memories are shown to the model."""
+    return sorted(hits, key=lambda hit: (hit.memory.event_time or hit.memory.created_at,
+                                          hit.memory.id))
 
 
 def parse_citations(text: str, aliases: Sequence[MemoryId]) -> tuple[MemoryId, ...]:
@@ -70,6 +79,7 @@ def answer(
     if not hits:
         on_token(NOTHING_RELEVANT)
         return Answer(question, NOTHING_RELEVANT, (), (), used_llm=False)
+    hits = in_time_order(hits)
     pieces: list[str] = []
     for piece in llm.stream_chat(build_messages(question, hits, core, now), max_tokens):
         pieces.append(piece)

@@ -39,6 +39,11 @@ class StorePaths:
         return self.root / "models"
 
     @property
+    def kv_states(self) -> Path:
+        """Saved KV states of prompt prefixes (the disk tier of the state cache)."""
+        return self.root / "kv-states"
+
+    @property
     def lock(self) -> Path:
         return self.root / "rememora.lock"
 

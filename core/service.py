@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
+from typing import TYPE_CHECKING
 
 from core.answer import Answer, answer
 from core.capture.pipeline import CapturePipeline
@@ -24,7 +25,7 @@ from core.ingest import IngestReport, process_pending, sync_index
 from core.ledger import Ledger
 from core.lock import DataDirLock
 from core.paths import StorePaths
-from core.progress import NULL_PROGRESS, Progress
+from core.progress import NULL_PROGRESS, Progress, check_cancelled
 from core.records import (
     EventId,
     EventKind,
@@ -40,11 +41,21 @@ from core.records import (
 from core.retrieve import RetrievalSettings, search
 from core.settings import Settings, load_settings
 from core.vector_index import ChromaIndex, VectorIndex
+from gpu.devices import discover
+from gpu.gguf_header import GGUFError, read_model_shape
+from gpu.kv_state_cache import KVStateCache
+from gpu.offload_plan import OffloadPlan, plan_offload
 from models.assembly import check_gguf_header, ensure_model_file, verify
 from models.embedder import Embedder, SentenceTransformerEmbedder
 from models.llm import LLM, LlamaCppLLM
 from models.ocr import OcrEngine, RapidOcrEngine
+from models.llm import LLM, LlamaCppLLM, RuntimeOptions
+from models.llm_worker import LLMWorker
+from models.openai_llm import OpenAICompatibleLLM
 from models.registry import LLM_MODELS, model_wheel_dir
+
+if TYPE_CHECKING:
+    from core.kv_bench import KVBenchResult
 
 PERSONA = (
     "I am Rememora, the user's private memory assistant. I run only on this computer and "
@@ -93,11 +104,14 @@ class Service:
         self._embedder = embedder
         self._index: VectorIndex | None = None
         self._ocr: OcrEngine | None = None
+        self._worker: LLMWorker | None = None
         self._init_lock = threading.Lock()
         self._seed_core()
 
     # -- lifecycle ------------------------------------------------------------------
     def close(self) -> None:
+        if self._worker is not None:
+            self._worker.close()
         self.ledger.close()
         self._lock.release()
 
@@ -129,10 +143,14 @@ class Service:
         embedder = self.embedder
         with self._init_lock:
             if self._index is None:
-                self._index = ChromaIndex(self.paths.chroma, embedder)
+                cfg = self.settings.index
+                self._index = ChromaIndex(self.paths.chroma, embedder,
+                                          host=cfg.chroma_host, port=cfg.chroma_port)
             return self._index
 
     def llm_description(self) -> str:
+        if self.settings.llm.base_url:
+            return f"server at {self.settings.llm.base_url}"
         if self.settings.llm.model_path:
             return f"{Path(self.settings.llm.model_path).name} (user file)"
         return self.settings.llm.model
@@ -140,6 +158,10 @@ class Service:
     def load_llm(self, progress: Progress = NULL_PROGRESS) -> LLM:
         """The configured LLM, its file assembled and verified on first use."""
         with self._init_lock:
+            if self._llm is None and self.settings.llm.base_url:
+                server = OpenAICompatibleLLM(self.settings.llm.base_url)
+                server.model_id()  # reachable now, or one clear error
+                self._llm = server
             if self._llm is None:
                 cfg = self.settings.llm
                 if cfg.model_path:
@@ -151,11 +173,55 @@ class Service:
                     path = ensure_model_file(
                         LLM_MODELS[name], self.paths.models, model_wheel_dir(), progress
                     )
-                llm = LlamaCppLLM(name, path, n_ctx=cfg.n_ctx, n_threads=cfg.n_threads)
+                try:
+                    plan = plan_offload(read_model_shape(path), discover(), cfg.n_ctx)
+                except GGUFError as exc:
+                    raise ModelError(name, f"cannot load {path}: the file is damaged or not "
+                                     f"a GGUF model llama.cpp supports ({exc})") from None
+                options = RuntimeOptions(plan.n_gpu_layers, plan.offload_kqv, plan.flash_attn,
+                                         plan.type_id, plan.type_id)
+                llm = LlamaCppLLM(
+                    name, path, n_ctx=plan.n_ctx, n_threads=cfg.n_threads, options=options,
+                    state_cache=self._state_cache(),
+                    model_sha256="" if cfg.model_path else LLM_MODELS[name].sha256)
                 progress.update(0, None, f"loading {name}")
                 llm.load()
                 self._llm = llm
             return self._llm
+
+    def model_path(self, progress: Progress = NULL_PROGRESS) -> Path:
+        cfg = self.settings.llm
+        if cfg.model_path:
+            path = Path(cfg.model_path).expanduser()
+            check_gguf_header(path, path.name)
+            return path
+        return ensure_model_file(LLM_MODELS[cfg.model], self.paths.models, model_wheel_dir(),
+                                 progress)
+
+    def offload_plan(self, progress: Progress = NULL_PROGRESS) -> OffloadPlan:
+        """How the model runs on this machine (layers on the GPU, KV type, n_ctx) and why."""
+        try:
+            shape = read_model_shape(self.model_path(progress))
+        except GGUFError as exc:
+            raise ModelError(self.llm_description(), str(exc)) from None
+        return plan_offload(shape, discover(), wanted_ctx=self.settings.llm.n_ctx)
+
+    def _state_cache(self) -> KVStateCache | None:
+        cfg = self.settings.llm
+        if cfg.state_cache_ram_mb == 0 and cfg.state_cache_disk_mb == 0:
+            return None
+        return KVStateCache(cfg.state_cache_ram_mb << 20,
+                            self.paths.kv_states if cfg.state_cache_disk_mb else None,
+                            cfg.state_cache_disk_mb << 20)
+
+    def llm_worker(self, progress: Progress = NULL_PROGRESS) -> LLMWorker:
+        """The one worker that owns the model; every use of the LLM goes through its
+        priority queue (question > ingest > consolidation)."""
+        llm = self.load_llm(progress)
+        with self._init_lock:
+            if self._worker is None:
+                self._worker = LLMWorker(llm)
+            return self._worker
 
     # -- capture ----------------------------------------------------------------------
     def add_chat_turn(self, speaker: str, text: str, at: datetime | None = None) -> EventId:
@@ -247,14 +313,31 @@ class Service:
         stream the answer through ``on_token``."""
         if not question.strip():
             raise RememoraError("the question is empty")
-        llm = self.load_llm(progress)  # first: a broken model must not half-run the ask
+        llm = self.llm_worker(progress)  # first: a broken model must not half-run the ask
         self.ingest(progress)
         hits = self.search(question)
         core = self.ledger.list_memories(MemoryType.CORE)
+        def forward(piece: str) -> None:
+            check_cancelled(progress)  # stops the generation: the worker job is cancelled
+            on_token(piece)
+
         result = answer(question, hits, core, llm, self._clock(),
-                        self.settings.llm.max_answer_tokens, on_token)
+                        self.settings.llm.max_answer_tokens, forward)
         self.ledger.record_access(list(result.cited or result.context))
         return result
+
+    # -- benchmarks -----------------------------------------------------------------------
+    def bench_kv(self, model: str | None = None, repeats: int = 3, prefix_tokens: int = 1600,
+                 memory_tokens: int = 800, progress: Progress = NULL_PROGRESS) -> KVBenchResult:
+        """Time to first token with and without the KV state cache (core/kv_bench.py)."""
+        from core.kv_bench import KVBenchResult, run_kv_bench
+
+        spec = LLM_MODELS[model or self.settings.llm.model]
+        path = ensure_model_file(spec, self.paths.models, model_wheel_dir(), progress)
+        return KVBenchResult(run_kv_bench(
+            spec.name, path, spec.sha256, n_ctx=max(4096, self.settings.llm.n_ctx),
+            n_threads=self.settings.llm.n_threads, repeats=repeats,
+            prefix_tokens=prefix_tokens, memory_tokens=memory_tokens, progress=progress))
 
     # -- health -------------------------------------------------------------------------
     def status(self) -> StatusReport:
@@ -275,6 +358,12 @@ class Service:
         except RememoraError as exc:
             checks.append(DoctorCheck("ledger", False, str(exc)))
         checks.append(self._check_llm(progress))
+        try:
+            plan = self.offload_plan(progress)
+            checks.append(DoctorCheck("runtime", True, plan.summary() + "".join(
+                f"\n       - {reason}" for reason in plan.reasons)))
+        except RememoraError as exc:
+            checks.append(DoctorCheck("runtime", False, str(exc)))
         try:
             self.embedder.embed(["doctor"])
             checks.append(DoctorCheck("embedder", True, f"{self.embedder.name} loads and embeds"))

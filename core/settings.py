@@ -31,6 +31,12 @@ class LLMSettings(_Section):
     n_ctx: int = Field(4096, ge=512, le=131072)
     n_threads: int = Field(0, ge=0, le=256, description="0: one per physical core")
     max_answer_tokens: int = Field(256, ge=16, le=4096)
+    state_cache_ram_mb: int = Field(512, ge=0, le=1_000_000,
+                                    description="saved prompt-prefix KV states kept in RAM")
+    state_cache_disk_mb: int = Field(2048, ge=0, le=10_000_000,
+                                     description="and on disk, in the data directory; 0: off")
+    base_url: str = Field("", description="an OpenAI-compatible server (e.g. "
+                          "http://127.0.0.1:8000/v1); empty: llama.cpp in-process")
 
 
 class EmbedderSettings(_Section):
@@ -80,6 +86,9 @@ class CaptureSettings(_Section):
             except re.error as exc:
                 raise ValueError(f"{pattern!r} is not a regular expression: {exc}") from None
         return patterns
+class IndexSettings(_Section):
+    chroma_host: str = Field("", description="a Chroma server (`chroma run`); empty: embedded")
+    chroma_port: int = Field(8000, ge=1, le=65535)
 
 
 class Settings(_Section):
@@ -87,6 +96,7 @@ class Settings(_Section):
     embedder: EmbedderSettings = EmbedderSettings()
     retrieval: RetrievalSettings = RetrievalSettings()
     capture: CaptureSettings = CaptureSettings()
+    index: IndexSettings = IndexSettings()
 
 
 def _describe(error: ErrorDetails) -> tuple[str, str]:

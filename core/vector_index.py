@@ -90,19 +90,26 @@ def _embedding_function_class() -> type:
 
 
 class ChromaIndex:
-    """Embedded Chroma (`PersistentClient`) in ``path``; telemetry off."""
+    """Embedded Chroma (`PersistentClient`) in ``path``, or a Chroma server (`chroma run`,
+    `HttpClient`) when ``host`` is given; telemetry off either way."""
 
-    def __init__(self, path: Path, embedder: Embedder) -> None:
+    def __init__(self, path: Path, embedder: Embedder, host: str = "", port: int = 8000) -> None:
         import chromadb
         from chromadb.config import Settings as ChromaSettings
 
         _LIVE_EMBEDDERS[embedder.name] = embedder
         function_class = _embedding_function_class()
         self._function = function_class(embedder.name)
-        self._client = chromadb.PersistentClient(
-            path=str(path),
-            settings=ChromaSettings(anonymized_telemetry=False, allow_reset=True),
-        )
+        settings = ChromaSettings(anonymized_telemetry=False, allow_reset=True)
+        if host:
+            try:
+                self._client = chromadb.HttpClient(host=host, port=port, settings=settings)
+                self._client.heartbeat()
+            except Exception as exc:  # chromadb raises several kinds for "not there"
+                raise StoreError(f"the Chroma server at {host}:{port} cannot be reached: "
+                                 f"{exc}") from None
+        else:
+            self._client = chromadb.PersistentClient(path=str(path), settings=settings)
         self._collections: dict[MemoryType, Any] = {}
         self._lock = threading.Lock()
 

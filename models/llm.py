@@ -2,10 +2,17 @@
 
 Decoding is greedy (temperature 0), so the same prompt gives the same answer.
 One lock serialises calls: llama.cpp contexts are not safe across threads.
+
+Messages marked ``stable`` at the start of a prompt (the system prompt with core memory)
+form its stable prefix: with a :class:`~gpu.kv_state_cache.KVStateCache` its KV state is
+computed once and restored for later prompts (see models/llama_prefix.py). After the
+prefix, llama.cpp's own prefix matching reuses whatever the live context still holds
+from the previous prompt, so a follow-up question pays only for its new tokens.
 """
 
 from __future__ import annotations
 
+import codecs
 import os
 import threading
 from collections.abc import Iterator, Sequence
@@ -14,6 +21,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from core.errors import ModelError
+from gpu.kv_state_cache import KVStateCache
+from models.llama_prefix import PrefixOutcome, PrefixStates, context_signature
 
 if TYPE_CHECKING:
     from llama_cpp import Llama
@@ -23,6 +32,7 @@ if TYPE_CHECKING:
 class ChatMessage:
     role: str  # "system" | "user" | "assistant"
     content: str
+    stable: bool = False  # part of the reusable prompt prefix (leading messages only)
 
 
 class LLM(Protocol):
@@ -35,6 +45,27 @@ class LLM(Protocol):
     def count_tokens(self, text: str) -> int: ...
 
 
+@dataclass(frozen=True)
+class PromptStats:
+    """What the last prompt cost: how many tokens it had and how many were evaluated."""
+
+    prompt_tokens: int
+    evaluated_tokens: int
+    prefix: PrefixOutcome
+
+
+@dataclass(frozen=True)
+class RuntimeOptions:
+    """llama.cpp context options (from the offload plan, see gpu/offload_plan.py)."""
+
+    n_gpu_layers: int = 0
+    offload_kqv: bool = True
+    flash_attn: bool = False
+    type_k: int | None = None  # a GGML type id; None: f16
+    type_v: int | None = None
+    n_batch: int = 512
+
+
 def default_threads() -> int:
     return max(1, min(len(os.sched_getaffinity(0)), 8))
 
@@ -42,25 +73,38 @@ def default_threads() -> int:
 class LlamaCppLLM:
     def __init__(
         self, name: str, model_path: Path, n_ctx: int = 4096, n_threads: int = 0,
-        n_gpu_layers: int = 0,
+        n_gpu_layers: int = 0, *, state_cache: KVStateCache | None = None,
+        model_sha256: str = "", options: RuntimeOptions | None = None,
     ) -> None:
         self.name = name
         self.model_path = model_path
         self.n_ctx = n_ctx
         self._n_threads = n_threads or default_threads()
-        self._n_gpu_layers = n_gpu_layers
+        self.options = options or RuntimeOptions(n_gpu_layers=n_gpu_layers)
+        self.state_cache = state_cache
+        self._model_sha256 = model_sha256
         self._llama: Llama | None = None
+        self._prefixes: PrefixStates | None = None
+        self._render: Any = None
         self._lock = threading.Lock()
+        self.last_prompt: PromptStats | None = None
+
+    @property
+    def n_threads(self) -> int:
+        return self._n_threads
 
     def _load(self) -> Llama:
         if self._llama is None:
             from llama_cpp import Llama
 
+            opts = self.options
             try:
                 self._llama = Llama(
                     model_path=str(self.model_path), n_ctx=self.n_ctx,
                     n_threads=self._n_threads, n_threads_batch=self._n_threads,
-                    n_gpu_layers=self._n_gpu_layers, seed=0, verbose=False,
+                    n_gpu_layers=opts.n_gpu_layers, offload_kqv=opts.offload_kqv,
+                    flash_attn=opts.flash_attn, type_k=opts.type_k, type_v=opts.type_v,
+                    n_batch=opts.n_batch, seed=0, verbose=False,
                 )
             except (ValueError, RuntimeError, OSError):
                 raise ModelError(
@@ -68,23 +112,106 @@ class LlamaCppLLM:
                     "or not a GGUF model it supports") from None
         return self._llama
 
+    def _prefix_states(self, llama: Llama) -> PrefixStates:
+        if self._prefixes is None:
+            sha = self._model_sha256
+            if not sha and self.state_cache is not None:
+                from models.assembly import sha256_file
+
+                sha = sha256_file(self.model_path)
+            self._prefixes = PrefixStates(
+                self.state_cache, sha, context_signature(llama, self.options.n_gpu_layers))
+        return self._prefixes
+
     def load(self) -> None:
         with self._lock:
             self._load()
+
+    def close(self) -> None:
+        with self._lock:
+            if self._llama is not None:
+                self._llama.close()
+                self._llama = None
+                self._render = None
 
     def count_tokens(self, text: str) -> int:
         with self._lock:
             return len(self._load().tokenize(text.encode("utf-8"), add_bos=False, special=True))
 
+    def forget_live_context(self) -> None:
+        """Drop what the live context holds (as another job using the model would)."""
+        with self._lock:
+            self._load().reset()
+
+    def prompt_tokens(self, messages: Sequence[ChatMessage]) -> tuple[list[int], int]:
+        """The prompt's tokens and how many of them form the stable prefix."""
+        with self._lock:
+            return self._tokens(self._load(), messages)
+
+    def _tokens(self, llama: Llama, messages: Sequence[ChatMessage]) -> tuple[list[int], int]:
+        if self._render is None:
+            self._render = _formatter(llama)
+        render = self._render
+        full = _tokenize(llama, render(messages))
+        stable = 0
+        while stable < len(messages) and messages[stable].stable:
+            stable += 1
+        if stable == 0 or stable == len(messages):
+            return full, 0
+        return full, _common_prefix(full, _tokenize(llama, render(messages[:stable])))
+
     def stream_chat(self, messages: Sequence[ChatMessage], max_tokens: int) -> Iterator[str]:
+        import llama_cpp
+
         with self._lock:
             llama = self._load()
-            chunks: Iterator[Any] = llama.create_chat_completion(
-                messages=[{"role": m.role, "content": m.content} for m in messages],
-                max_tokens=max_tokens, temperature=0.0, top_k=1, stream=True,
-            )
-            for chunk in chunks:
-                delta = chunk["choices"][0].get("delta", {})
-                piece = delta.get("content")
+            tokens, n_prefix = self._tokens(llama, messages)
+            if len(tokens) >= llama.n_ctx():
+                raise ModelError(self.name, f"the prompt has {len(tokens)} tokens; the "
+                                 f"context holds {llama.n_ctx()} (raise llm.n_ctx)")
+            outcome = self._prefix_states(llama).prepare(llama, tokens[:n_prefix])
+            reused = min(_common_prefix(llama.input_ids[: llama.n_tokens], tokens),
+                         len(tokens) - 1)
+            self.last_prompt = PromptStats(len(tokens), len(tokens) - reused, outcome)
+            decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+            produced = 0
+            for token in llama.generate(tokens, temp=0.0, top_k=1, reset=True):
+                if llama_cpp.llama_vocab_is_eog(llama._model.vocab, token) or produced >= max_tokens:
+                    break
+                produced += 1
+                piece = decoder.decode(llama.detokenize([token]))
                 if piece:
                     yield piece
+            tail = decoder.decode(b"", final=True)
+            if tail:
+                yield tail
+
+
+def _common_prefix(a: Sequence[int], b: Sequence[int]) -> int:
+    shared = 0
+    for x, y in zip(a, b):
+        if x != y:
+            break
+        shared += 1
+    return shared
+
+
+def _tokenize(llama: Llama, prompt: str) -> list[int]:
+    return list(llama.tokenize(prompt.encode("utf-8"), add_bos=True, special=True))
+
+
+def _formatter(llama: Llama) -> Any:
+    from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+    template = llama.metadata.get("tokenizer.chat_template")
+    if not template:
+        raise ModelError(str(llama.model_path), "the model file has no chat template")
+    eos = llama._model.token_get_text(llama.token_eos()) if llama.token_eos() != -1 else ""
+    bos = llama._model.token_get_text(llama.token_bos()) if llama.token_bos() != -1 else ""
+    formatter = Jinja2ChatFormatter(template=template, eos_token=eos, bos_token=bos)
+
+    def render(messages: Sequence[ChatMessage]) -> str:
+        return str(formatter(messages=[{"role": m.role, "content": m.content}
+                                       for m in messages]).prompt)
+
+    return render

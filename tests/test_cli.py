@@ -136,8 +136,9 @@ def test_status_and_doctor(data_dir: Path) -> None:
     doctor = run_cli(data_dir, "doctor")
     assert doctor.returncode == 0, doctor.stdout + doctor.stderr
     assert "ok   llm: smollm2-135m" in doctor.stdout and "sha256 verified" in doctor.stdout
-    for name in ("lock", "ledger", "embedder", "index"):
+    for name in ("lock", "ledger", "embedder", "index", "runtime"):
         assert f"ok   {name}:" in doctor.stdout
+    assert "n_gpu_layers=" in doctor.stdout and "KV f16" in doctor.stdout  # the offload plan
     reindex = run_cli(data_dir, "doctor", "--reindex")
     assert reindex.returncode == 0 and "rebuilt from the ledger" in reindex.stdout
     counts_line = next(line for line in status.stdout.splitlines() if line.startswith("memories: "))

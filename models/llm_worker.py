@@ -1,0 +1,147 @@
+"""One worker thread owns the LLM; requests wait in a priority queue.
+
+The user's question goes first, then ingest (extraction), then sleep-time consolidation;
+within a priority, first come first served. Tokens stream back through the job as they
+are produced. A job can be cancelled while it waits (it never runs) or while it runs (the
+worker stops generating at the next token and takes the next job). A running job is not
+preempted: a question that arrives during a long consolidation waits for its current
+generation, which the consolidator keeps short, or cancels.
+
+The worker itself satisfies the :class:`~models.llm.LLM` protocol (as a question), so the
+answering code does not know it is there.
+"""
+
+from __future__ import annotations
+
+import enum
+import heapq
+import itertools
+import queue
+import threading
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+
+from core.errors import Cancelled
+from models.llm import LLM, ChatMessage
+
+
+class Priority(enum.IntEnum):
+    QUESTION = 0
+    INGEST = 1
+    CONSOLIDATION = 2
+
+
+_DONE = object()
+
+
+@dataclass(eq=False)
+class LLMJob:
+    """A request and the stream of its answer: iterate it for the pieces."""
+
+    messages: Sequence[ChatMessage]
+    max_tokens: int
+    priority: Priority
+    number: int
+    _pieces: queue.Queue[object] = field(default_factory=queue.Queue, repr=False)
+    _cancel: threading.Event = field(default_factory=threading.Event, repr=False)
+    finished: threading.Event = field(default_factory=threading.Event, repr=False)
+
+    def cancel(self) -> None:
+        self._cancel.set()
+
+    @property
+    def cancelled(self) -> bool:
+        return self._cancel.is_set()
+
+    def __iter__(self) -> Iterator[str]:
+        while True:
+            item = self._pieces.get()
+            if item is _DONE:
+                if self.cancelled:
+                    raise Cancelled("the model request was cancelled")
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield str(item)
+
+    def text(self) -> str:
+        return "".join(self)
+
+
+class LLMWorker:
+    def __init__(self, llm: LLM) -> None:
+        self.llm = llm
+        self.name = llm.name
+        self._heap: list[tuple[int, int, LLMJob]] = []
+        self._numbers = itertools.count()
+        self._wake = threading.Condition()
+        self._closed = False
+        self.started: list[int] = []  # job numbers, in the order they began to run
+        self._thread = threading.Thread(target=self._run, name="rememora-llm", daemon=True)
+        self._thread.start()
+
+    # -- the LLM protocol ---------------------------------------------------------------
+    def stream_chat(self, messages: Sequence[ChatMessage], max_tokens: int) -> Iterator[str]:
+        job = self.submit(messages, max_tokens, Priority.QUESTION)
+        try:
+            yield from job
+        finally:
+            job.cancel()  # the caller stopped reading: stop generating
+
+    def count_tokens(self, text: str) -> int:
+        return self.llm.count_tokens(text)
+
+    # -- the queue ----------------------------------------------------------------------
+    def submit(self, messages: Sequence[ChatMessage], max_tokens: int,
+               priority: Priority) -> LLMJob:
+        job = LLMJob(list(messages), max_tokens, priority, next(self._numbers))
+        with self._wake:
+            if self._closed:
+                raise Cancelled("the model worker is closed")
+            heapq.heappush(self._heap, (int(priority), job.number, job))
+            self._wake.notify()
+        return job
+
+    def pending(self) -> int:
+        with self._wake:
+            return len(self._heap)
+
+    def close(self) -> None:
+        with self._wake:
+            self._closed = True
+            for _, _, job in self._heap:
+                job.cancel()
+                job._pieces.put(_DONE)
+                job.finished.set()
+            self._heap.clear()
+            self._wake.notify()
+        self._thread.join(timeout=60)
+
+    def _next(self) -> LLMJob | None:
+        with self._wake:
+            while not self._heap and not self._closed:
+                self._wake.wait()
+            if self._closed:
+                return None
+            return heapq.heappop(self._heap)[2]
+
+    def _run(self) -> None:
+        while (job := self._next()) is not None:
+            try:
+                if not job.cancelled:
+                    self.started.append(job.number)
+                    stream = self.llm.stream_chat(job.messages, job.max_tokens)
+                    try:
+                        for piece in stream:
+                            if job.cancelled:
+                                break
+                            job._pieces.put(piece)
+                    finally:
+                        close = getattr(stream, "close", None)
+                        if close is not None:
+                            close()
+            except Exception as exc:  # handed to the caller, who reads the stream
+                job._pieces.put(exc)
+            finally:
+                job._pieces.put(_DONE)
+                job.finished.set()

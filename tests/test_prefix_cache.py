@@ -1,0 +1,140 @@
+"""The KV state cache under the real tiny LLM: a prompt's stable prefix is prefilled
+once and restored later (from RAM, from disk after a restart), answers are identical to
+the uncached runtime's, an edited prefix (core memory) gets its own entry, a state that
+fails its check after restore is replaced by a fresh prefill, and a corrupted file on
+disk is ignored."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from gpu.kv_state_cache import KVStateCache, SavedState
+from models.llm import ChatMessage, LlamaCppLLM
+from models.registry import SMOLLM2
+
+pytestmark = pytest.mark.llm
+
+CORE = ("You are a memory assistant. What you know about the user: the user is Maria, a "
+        "botanist in Lisbon who keeps bees, cycles to work and is learning Japanese. ") * 2
+MEMORIES = ("Memories:\n[1] (2024-03-02) Maria met Anna at the Paris flower market.\n"
+            "[2] (2024-03-05) Maria bought a blue bicycle.\n")
+
+
+def _messages(question: str, core: str = CORE) -> list[ChatMessage]:
+    return [ChatMessage("system", core, stable=True),
+            ChatMessage("user", MEMORIES + "Question: " + question)]
+
+
+def _llm(models: Path, cache: KVStateCache | None) -> LlamaCppLLM:
+    return LlamaCppLLM("smollm2-135m", models / SMOLLM2.filename, n_ctx=1024,
+                       state_cache=cache, model_sha256=SMOLLM2.sha256)
+
+
+def _ask(llm: LlamaCppLLM, question: str, core: str = CORE) -> str:
+    return "".join(llm.stream_chat(_messages(question, core), max_tokens=8))
+
+
+Q1, Q2 = "Where did Maria meet Anna?", "What did Maria buy?"
+
+
+@pytest.fixture(scope="module")
+def uncached_answers(shared_models: Path) -> dict[str, str]:
+    llm = _llm(shared_models, None)
+    answers = {q: _ask(llm, q) for q in (Q1, Q2)}
+    assert llm.last_prompt is not None and llm.last_prompt.prefix.source == "uncached"
+    llm.close()
+    return answers
+
+
+def test_restored_prefix_gives_identical_answers_across_tiers_and_restart(
+    shared_models: Path, tmp_path: Path, uncached_answers: dict[str, str],
+) -> None:
+    folder = tmp_path / "kv"
+    llm = _llm(shared_models, KVStateCache(64 << 20, folder, 256 << 20))
+    assert _ask(llm, Q1) == uncached_answers[Q1]
+    stats = llm.last_prompt
+    assert stats is not None and stats.prefix.source == "prefill"
+    assert stats.prefix.prefix_tokens > 60
+
+    llm.forget_live_context()  # e.g. an ingest job used the model meanwhile
+    assert _ask(llm, Q1) == uncached_answers[Q1]
+    stats = llm.last_prompt
+    assert stats is not None and stats.prefix.source == "ram"
+    assert stats.evaluated_tokens == stats.prompt_tokens - stats.prefix.prefix_tokens
+
+    assert _ask(llm, Q2) == uncached_answers[Q2]  # the live context still holds it
+    stats = llm.last_prompt
+    assert stats is not None and stats.prefix.source == "live"
+    # the memories are shared with the previous prompt too: only the question is new
+    assert stats.evaluated_tokens < stats.prompt_tokens - stats.prefix.prefix_tokens
+    llm.close()
+
+    restarted = _llm(shared_models, KVStateCache(64 << 20, folder, 256 << 20))
+    assert _ask(restarted, Q2) == uncached_answers[Q2]
+    stats = restarted.last_prompt
+    assert stats is not None and stats.prefix.source == "disk"
+    assert restarted.state_cache is not None and restarted.state_cache.stats.disk_hits == 1
+    restarted.close()
+
+
+def test_core_memory_edit_invalidates_exactly_its_prefix(
+    shared_models: Path, tmp_path: Path, uncached_answers: dict[str, str],
+) -> None:
+    cache = KVStateCache(64 << 20, tmp_path / "kv", 256 << 20)
+    llm = _llm(shared_models, cache)
+    _ask(llm, Q1)
+    assert len(cache.keys_on_disk()) == 1
+    edited = CORE.replace("Lisbon", "Porto")
+    _ask(llm, Q1, core=edited)
+    assert llm.last_prompt is not None and llm.last_prompt.prefix.source == "prefill"
+    assert len(cache.keys_on_disk()) == 2
+    # the unedited prefix's entry is still valid and used
+    llm.forget_live_context()
+    assert _ask(llm, Q1) == uncached_answers[Q1]
+    assert llm.last_prompt is not None and llm.last_prompt.prefix.source == "ram"
+    llm.close()
+
+
+def test_state_failing_its_check_after_restore_is_replaced(
+    shared_models: Path, uncached_answers: dict[str, str],
+) -> None:
+    cache = KVStateCache(64 << 20)
+    llm = _llm(shared_models, cache)
+    _ask(llm, Q1)
+    (key,) = cache.keys_in_ram()
+    good = cache.get(key)
+    assert good is not None
+    # The same state with a fingerprint it will not reproduce: what a wrong restore looks
+    # like (llama-cpp-python has reported wrong output after restores with GPU offload).
+    cache.put(SavedState(key, good.tokens, "0" * 64, good.payload))
+    llm.forget_live_context()
+    assert _ask(llm, Q1) == uncached_answers[Q1]
+    outcome = llm.last_prompt.prefix if llm.last_prompt else None
+    assert outcome is not None and outcome.source == "prefill"
+    assert "differ" in outcome.rejected
+    assert cache.get(key) == good  # the fresh prefill saved a state that checks out
+    llm.close()
+
+
+def test_corrupted_state_file_is_ignored_after_restart(
+    shared_models: Path, tmp_path: Path, uncached_answers: dict[str, str],
+) -> None:
+    folder = tmp_path / "kv"
+    llm = _llm(shared_models, KVStateCache(64 << 20, folder, 256 << 20))
+    _ask(llm, Q1)
+    llm.close()
+    (path,) = folder.glob("*.kvstate")
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0x5A
+    path.write_bytes(bytes(data))
+
+    cache = KVStateCache(64 << 20, folder, 256 << 20)
+    restarted = _llm(shared_models, cache)
+    assert _ask(restarted, Q1) == uncached_answers[Q1]
+    assert restarted.last_prompt is not None
+    assert restarted.last_prompt.prefix.source == "prefill"
+    assert cache.stats.rejected_files == 1
+    assert len(list(folder.glob("*.kvstate"))) == 1  # replaced by a good one
+    restarted.close()
