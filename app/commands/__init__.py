@@ -5,6 +5,6 @@ To add a family, add its module to ``FAMILIES``."""
 
 from __future__ import annotations
 
-from app.commands import chat, health, memories
+from app.commands import chat, eval, health, memories
 
-FAMILIES = (chat, memories, health)
+FAMILIES = (chat, memories, health, eval)
