@@ -50,6 +50,7 @@ class RetrievalSettings:
     neighbour_seeds: int = 15
     neighbour_share: float = 0.5
     neighbour_reach: int = 1
+    session_decay: float = 1.0
 
 
 def asks_for_vault(question: str) -> bool:
@@ -113,6 +114,20 @@ def _expand_neighbours(
         scores[memory_id] = scores.get(memory_id, 0.0) + share
 
 
+def _diversify(ranked: list[MemoryId], scores: dict[MemoryId, float],
+               memories: dict[MemoryId, Memory], decay: float) -> list[MemoryId]:
+    """Each further hit from an already represented session counts a little less, so
+    questions whose answer spans sessions see more than one session (MMR in spirit)."""
+    seen: dict[str, int] = {}
+    for memory_id in ranked:
+        session = memories[memory_id].fields.get("session")
+        if session is None:
+            continue
+        scores[memory_id] *= decay ** seen.get(session, 0)
+        seen[session] = seen.get(session, 0) + 1
+    return sorted(ranked, key=scores.__getitem__, reverse=True)
+
+
 def search(
     question: str, ledger: Ledger, index: VectorIndex, embedder: Embedder,
     settings: RetrievalSettings, types: tuple[MemoryType, ...] | None = None,
@@ -149,6 +164,8 @@ def search(
     if cfg.neighbour_share > 0:
         _expand_neighbours(ranked, scores, memories, ledger, cfg)
         ranked = sorted(scores, key=scores.__getitem__, reverse=True)
+    if cfg.session_decay < 1.0:
+        ranked = _diversify(ranked, scores, memories, cfg.session_decay)
     return [
         SearchHit(memories[m], scores[m],
                   candidates[m].dense_rank if m in candidates else None,

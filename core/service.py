@@ -118,7 +118,8 @@ class Service:
     def embedder(self) -> Embedder:
         with self._init_lock:
             if self._embedder is None:
-                self._embedder = SentenceTransformerEmbedder(self.settings.embedder.model)
+                self._embedder = SentenceTransformerEmbedder(self.settings.embedder.model,
+                                                            models_dir=self.paths.models)
             return self._embedder
 
     @property
@@ -229,8 +230,8 @@ class Service:
         ``options.answer``)."""
         from core.evaluation.runs import run_benchmark
 
-        embedder = (SentenceTransformerEmbedder(embedder_name) if embedder_name
-                    else self.embedder)
+        embedder = (SentenceTransformerEmbedder(embedder_name, models_dir=self.paths.models)
+                    if embedder_name else self.embedder)
         llm = self.load_llm(progress) if options.answer else None
         return run_benchmark(benchmark, path, embedder, self.settings, options,
                              conversations, llm, progress)
