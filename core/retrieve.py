@@ -41,7 +41,8 @@ class RetrievalSettings:
     top_k: int = 8
     candidates: int = 60
     min_similarity: float = 0.25
-    fusion: str = "score"  # "score": min-max normalised scores; "rrf": reciprocal rank
+    fusion: str = "score"  # lexical: "score" (BM25 / best), "minmax" or "rrf" (by rank)
+    dense_fusion: str = "minmax"  # cosines bunch together: spread them over 0..1
     rrf_k: int = 20
     dense_weight: float = 0.7
     lexical_weight: float = 1.0
@@ -69,12 +70,13 @@ class _Candidate:
     similarity: float = -1.0
 
 
-def _fusion_scores(raw: list[float], cfg: RetrievalSettings) -> list[float]:
+def _fusion_scores(raw: list[float], cfg: RetrievalSettings, mode: str) -> list[float]:
     """Each list's contribution to the fused score, best first."""
-    if cfg.fusion == "score":
-        if not raw:
-            return []
-        low, high = min(raw), max(raw)
+    if mode == "score":  # relative to the list's best, so near-ties stay near
+        high = max(raw, default=0.0)
+        return [max(value, 0.0) / high if high > 0 else 0.0 for value in raw]
+    if mode == "minmax":
+        low, high = min(raw, default=0.0), max(raw, default=0.0)
         return [(value - low) / (high - low) if high > low else 1.0 for value in raw]
     return [1.0 / (cfg.rrf_k + rank + 1) for rank in range(len(raw))]
 
@@ -159,8 +161,8 @@ def search(
     for memory_type in types:
         dense = index.query(memory_type, vector, cfg.candidates)
         lexical = ledger.lexical_search(plan.topic or question, memory_type, cfg.candidates)
-        dense_scores = _fusion_scores([h.similarity for h in dense], cfg)
-        lexical_scores = _fusion_scores([score for _m, score in lexical], cfg)
+        dense_scores = _fusion_scores([h.similarity for h in dense], cfg, cfg.dense_fusion)
+        lexical_scores = _fusion_scores([score for _m, score in lexical], cfg, cfg.fusion)
         for rank, (hit, value) in enumerate(zip(dense, dense_scores)):
             entry = candidates.setdefault(hit.memory_id, _Candidate())
             entry.similarity, entry.dense_rank = hit.similarity, rank

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 from core.answer import Answer, answer
 from core.errors import ModelError, RememoraError
@@ -224,7 +225,7 @@ class Service:
         self, benchmark: str, path: Path, options: EvalOptions,
         conversations: Sequence[str] | None = None, embedder_name: str | None = None,
         progress: Progress = NULL_PROGRESS,
-    ) -> dict[str, object]:
+    ) -> dict[str, Any]:
         """Run a public retrieval benchmark ("locomo" or "longmemeval") through fresh
         temporary stores; this data directory is not touched (its LLM is reused for
         ``options.answer``)."""

@@ -96,7 +96,7 @@ def test_neighbour_expansion_brings_the_reply_and_stays_in_its_session(service) 
     args = (service.ledger, service.index, service.embedder)
     with_expansion = search("What is the name of the puppy Caroline adopted?", *args, cfg, now=NOW)
     without = search("What is the name of the puppy Caroline adopted?", *args,
-                     replace(cfg, neighbour_share=0.0), now=NOW)
+                     replace(cfg, neighbour_share=0.0, reply_share=0.0), now=NOW)
     reply = "Caroline: We called him Oscar, he is a golden retriever!"
     assert reply in _texts(with_expansion)[:2]
     score = {h.memory.text: h.score for h in with_expansion}

@@ -54,7 +54,7 @@ def run_eval(service: Service, args: argparse.Namespace) -> int:
     args.json_out.parent.mkdir(parents=True, exist_ok=True)
     args.json_out.write_text(json.dumps(report, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     overall: dict[str, float] = report.get("overall_1_4") or report.get("overall") or {}
-    scores = "  ".join(f"{k} {v:.3f}" for k, v in overall.items() if k != "questions")
+    scores = "  ".join(f"{k} {v:.3f}" for k, v in sorted(overall.items()) if k != "questions")
     print(f"{args.eval_command}: {scores}  p95 {report['query_ms_p95']:.1f} ms")
     print(f"wrote {args.json_out}")
     return 0

@@ -10,7 +10,7 @@ import re
 import string
 from collections import Counter
 
-from nltk.stem import PorterStemmer
+from nltk.stem import PorterStemmer  # type: ignore[import-untyped]
 
 _STEMMER = PorterStemmer()
 _ARTICLES = re.compile(r"\b(a|an|the|and)\b")
