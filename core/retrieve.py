@@ -155,6 +155,8 @@ def search(
     now = now or utcnow()
     if types is None:
         types = SEARCHED_TYPES + ((MemoryType.VAULT,) if asks_for_vault(question) else ())
+    present = ledger.count_memories()
+    types = tuple(t for t in types if present.get(t, 0) > 0)  # an empty type costs a Chroma call
     plan = analyse(question, ledger.episodic_actors(), now)
     vector = embedder.embed([question])[0]
     candidates: dict[MemoryId, _Candidate] = {}
