@@ -44,6 +44,7 @@ class DumpWriter:
     def write(self, record: dict[str, object]) -> None:
         if self._handle:
             self._handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+            self._handle.flush()
 
     def close(self) -> None:
         if self._handle:
