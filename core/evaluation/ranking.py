@@ -24,7 +24,7 @@ class RankedQuestion:
 
 def rank_turns(service: Service, question: str, now: datetime) -> RankedQuestion:
     """Ask the real retrieval path; time only the search itself."""
-    limit = RANK_DEPTH
+    limit = 2 * RANK_DEPTH
     while True:
         started = time.perf_counter()
         hits = service.search(question, limit=limit, now=now)
