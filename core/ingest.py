@@ -40,7 +40,8 @@ def episodic_record(event: Event) -> NewMemory:
         text=f"{speaker}: {event.text}",
         event_time=event.occurred_at,
         source_event_ids=(event.id,),
-        fields={"actor": speaker, "event_type": f"{event.kind.value}_turn"},
+        fields={"actor": speaker, "event_type": f"{event.kind.value}_turn",
+                **({"session": event.payload["session"]} if "session" in event.payload else {})},
     )
 
 

