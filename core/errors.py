@@ -12,6 +12,7 @@ Every error a user can cause, or that the environment can cause, is a subclass o
     ├── UnknownMemoryTypeError a memory type that is not one of the six
     ├── MemoryNotFoundError    no memory with that id
     ├── ModelError             a model is missing, corrupt or fails to load
+    ├── ExtractionError        a model's answer for a batch cannot be used (retried later)
     └── Cancelled              long work was asked to stop
 """
 
@@ -83,6 +84,10 @@ class ModelError(RememoraError):
     def __init__(self, model: str, message: str) -> None:
         super().__init__(f"model {model}: {message}")
         self.model = model
+
+
+class ExtractionError(RememoraError):
+    """The model's output for one batch was cut short or unusable; the batch is retried."""
 
 
 class Cancelled(RememoraError):

@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
 
 from core.answer import Answer, answer
 from core.errors import ModelError, RememoraError
-from core.importers import read_jsonl_chat
+from core import batch_log
+from core.chat_formats import read_chat_file
 from core.ingest import IngestReport, process_pending, sync_index
 from core.ledger import Ledger
 from core.lock import DataDirLock
@@ -34,12 +35,14 @@ from core.records import (
     SearchHit,
     utcnow,
 )
+from core.reconcile import Reconciler
 from core.retrieve import RetrievalSettings, search
 from core.settings import Settings, load_settings
+from core.vault import VaultCipher
 from core.vector_index import ChromaIndex, VectorIndex
 from models.assembly import check_gguf_header, ensure_model_file, verify
 from models.embedder import Embedder, SentenceTransformerEmbedder
-from models.llm import LLM, LlamaCppLLM
+from models.llm import LLM, JsonLLM, LlamaCppLLM
 from models.registry import LLM_MODELS, model_wheel_dir
 
 PERSONA = (
@@ -57,6 +60,7 @@ class StatusReport:
     store_bytes: int
     llm: str
     embedder: str
+    batches: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -88,6 +92,7 @@ class Service:
         self._llm = llm
         self._embedder = embedder
         self._index: VectorIndex | None = None
+        self._cipher: VaultCipher | None = None
         self._init_lock = threading.Lock()
         self._seed_core()
 
@@ -127,6 +132,13 @@ class Service:
                 self._index = ChromaIndex(self.paths.chroma, embedder)
             return self._index
 
+    @property
+    def cipher(self) -> VaultCipher:
+        with self._init_lock:
+            if self._cipher is None:
+                self._cipher = VaultCipher(self.paths.root)
+            return self._cipher
+
     def llm_description(self) -> str:
         if self.settings.llm.model_path:
             return f"{Path(self.settings.llm.model_path).name} (user file)"
@@ -161,12 +173,35 @@ class Service:
         return self.ledger.append_events([event])[0]
 
     def import_chat(self, path: Path) -> list[EventId]:
-        """Validate the whole file, then append all its turns in one transaction."""
-        return self.ledger.append_events(read_jsonl_chat(path))
+        """Validate the whole file (JSON lines, ChatGPT export or LOCOMO), then append all
+        its turns in one transaction."""
+        return self.ledger.append_events(read_chat_file(path))
 
     # -- write path ---------------------------------------------------------------------
     def ingest(self, progress: Progress = NULL_PROGRESS) -> IngestReport:
+        """Record pending events, then extract typed memories from their batches with the
+        LLM and reconcile them (batches that fail are retried on later runs)."""
+        reconciler = Reconciler(self.ledger, self.index, self.embedder, self.cipher)
+        return process_pending(self.ledger, self.index, self.embedder, progress,
+                               reconciler=reconciler, load_llm=lambda: self._json_llm(progress),
+                               now=self._clock)
+
+    def _json_llm(self, progress: Progress) -> JsonLLM:
+        llm = self.load_llm(progress)
+        if not hasattr(llm, "complete_json"):
+            raise ModelError(llm.name, "cannot answer with schema-constrained JSON")
+        return llm  # type: ignore[return-value]
+
+    def record_events(self, progress: Progress = NULL_PROGRESS) -> IngestReport:
+        """Only the raw episodic records (fast, no LLM); extraction waits for `ingest`."""
         return process_pending(self.ledger, self.index, self.embedder, progress)
+
+    def vault_value(self, memory_id: MemoryId) -> str:
+        """The decrypted value of a vault entry."""
+        memory = self.ledger.get(memory_id)
+        if memory.type is not MemoryType.VAULT or "value" not in memory.fields:
+            raise RememoraError(f"{memory_id} is not a vault entry")
+        return self.cipher.decrypt(memory.fields["value"])
 
     # -- read path ----------------------------------------------------------------------
     def list_memories(
@@ -195,7 +230,7 @@ class Service:
         if not question.strip():
             raise RememoraError("the question is empty")
         llm = self.load_llm(progress)  # first: a broken model must not half-run the ask
-        self.ingest(progress)
+        self.record_events(progress)
         hits = self.search(question)
         core = self.ledger.list_memories(MemoryType.CORE)
         result = answer(question, hits, core, llm, self._clock(),
@@ -212,6 +247,7 @@ class Service:
             store_bytes=_folder_bytes(self.paths.root) - _folder_bytes(self.paths.models),
             llm=self.llm_description(),
             embedder=self.settings.embedder.model,
+            batches=batch_log.count_batches(self.ledger),
         )
 
     def doctor(self, reindex: bool = False, progress: Progress = NULL_PROGRESS) -> list[DoctorCheck]:

@@ -35,6 +35,17 @@ class LLM(Protocol):
     def count_tokens(self, text: str) -> int: ...
 
 
+class JsonLLM(Protocol):
+    """A model that can answer with JSON constrained by a JSON schema (grammar-based
+    decoding), so its output always parses and matches the schema's shape."""
+
+    name: str
+
+    def complete_json(
+        self, messages: Sequence[ChatMessage], json_schema: dict[str, Any], max_tokens: int
+    ) -> str: ...
+
+
 def default_threads() -> int:
     return max(1, min(len(os.sched_getaffinity(0)), 8))
 
@@ -88,3 +99,17 @@ class LlamaCppLLM:
                 piece = delta.get("content")
                 if piece:
                     yield piece
+
+    def complete_json(
+        self, messages: Sequence[ChatMessage], json_schema: dict[str, Any], max_tokens: int
+    ) -> str:
+        """Greedy completion constrained by llama.cpp's grammar built from ``json_schema``.
+        The text may still be cut short by ``max_tokens``; callers parse and check it."""
+        with self._lock:
+            llama = self._load()
+            result: Any = llama.create_chat_completion(
+                messages=[{"role": m.role, "content": m.content} for m in messages],
+                max_tokens=max_tokens, temperature=0.0, top_k=1,
+                response_format={"type": "json_object", "schema": json_schema},
+            )
+            return str(result["choices"][0]["message"]["content"] or "")
