@@ -34,6 +34,20 @@ NOW = datetime(2024, 5, 3, 10, 0, tzinfo=timezone.utc)
 OUT = REPO / "bench" / "out"
 
 
+def interleaved(cases: list[dict[str, object]]) -> list[dict[str, object]]:
+    """Round-robin over the cases' first expected type, so a run cut short (``--limit``)
+    still covers every type."""
+    queues: dict[str, list[dict[str, object]]] = {}
+    for case in cases:
+        queues.setdefault(str(case["types"][0]), []).append(case)  # type: ignore[index]
+    order: list[dict[str, object]] = []
+    while any(queues.values()):
+        for queue in queues.values():
+            if queue:
+                order.append(queue.pop(0))
+    return order
+
+
 def events_of(case: dict[str, object]) -> list[Event]:
     turns = case["turns"]
     assert isinstance(turns, list)
@@ -95,7 +109,8 @@ def run(model_name: str, models_dir: Path, limit: int, threads: int) -> dict[str
     llm.load()
     results: list[dict[str, object]] = []
     started = time.perf_counter()
-    for number, case in enumerate(CASES[:limit] if limit else CASES, start=1):
+    cases = interleaved(CASES)
+    for number, case in enumerate(cases[:limit] if limit else cases, start=1):
         events = events_of(case)
         t0 = time.perf_counter()
         error = ""
