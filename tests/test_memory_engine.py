@@ -124,3 +124,11 @@ def test_ingest_with_tiny_model_vault_procedure_injection(data_dir: Path, embedd
     assert events[0][0] == "My new address is [in vault]."
     status = run_cli(data_dir, "status")
     assert "0 pending, 0 failed)" in status.stdout
+
+
+def test_answer_cut_short_keeps_its_complete_items() -> None:
+    from core.extraction import salvage
+
+    cut = '{ "facts": [ {"subject": "Ana", "events": [1]}, {"subject": "Sa'
+    assert salvage(cut, "facts") == {"facts": [{"subject": "Ana", "events": [1]}]}
+    assert salvage('{ "facts": [ {"subject": "Sa', "facts") is None
