@@ -79,11 +79,16 @@ def _semantic(item: dict[str, Any], ctx: ItemContext) -> Candidate | None:
                      {"subject": subject, "attribute": attribute, "value": value, **extra})
 
 
+_ABOUT_ASSISTANT = re.compile(r"\b(assistant|rememora|answer|reply|respond|talk to|call me)\b", re.I)
+
+
 def _core(item: dict[str, Any], ctx: ItemContext) -> Candidate | None:
     statement = str(item["statement"]).strip()
     if not statement:
         return None
     block = str(item["block"])
+    if block == "persona" and not _ABOUT_ASSISTANT.search(statement):
+        block = "human"  # small models mislabel facts about the user as persona
     return Candidate(MemoryType.CORE, statement, block, ctx.source_event_ids, None, {"block": block})
 
 
