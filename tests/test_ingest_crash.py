@@ -16,7 +16,8 @@ import pytest
 from core.service import Service
 from tests.conftest import REPO, TEST_SETTINGS, cli_env, run_cli
 
-TURNS = ["My sister Ana works as a nurse in Porto.", "Yesterday we went hiking on Mount Tam."]
+TURNS = ["My sister Ana works as a nurse in Porto.", "Yesterday we went hiking."]
+SLOW = 1800  # seconds; generous for a loaded machine
 T0 = datetime(2024, 5, 3, 10, 0, tzinfo=timezone.utc)
 
 
@@ -50,22 +51,24 @@ def test_kill_during_ingest_then_rerun_equals_uninterrupted(
         tmp_path: Path, shared_models: Path, embedder) -> None:  # type: ignore[no-untyped-def]
     whole = _store(tmp_path / "whole", shared_models, embedder)
     killed = _store(tmp_path / "killed", shared_models, embedder)
-    done = run_cli(whole, "ingest")
-    assert done.returncode == 0, done.stderr
-
+    uninterrupted = subprocess.Popen([sys.executable, "-m", "app.cli", "ingest"], cwd=REPO,
+                                     env=cli_env(whole), stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.PIPE, text=True)
     process = subprocess.Popen([sys.executable, "-m", "app.cli", "ingest"], cwd=REPO,
                                env=cli_env(killed), stdout=subprocess.DEVNULL,
                                stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 600
+    deadline = time.monotonic() + SLOW
     while not _batches(killed):  # phase 1 has committed; extraction is running
         assert process.poll() is None and time.monotonic() < deadline
         time.sleep(0.05)
     process.send_signal(signal.SIGKILL)
     process.wait()
     assert _batches(killed) == ["pending"]  # it died in the middle, before the batch was done
+    _, errors = uninterrupted.communicate(timeout=SLOW)
+    assert uninterrupted.returncode == 0, errors
     assert _memories(killed) != _memories(whole)
 
-    again = run_cli(killed, "ingest")
+    again = run_cli(killed, "ingest", timeout=SLOW)
     assert again.returncode == 0, again.stderr
     assert _batches(killed) == _batches(whole) == ["done"]
     assert _memories(killed) == _memories(whole)
