@@ -47,6 +47,7 @@ def _batches(folder: Path) -> list[str]:
 
 
 @pytest.mark.llm
+@pytest.mark.timeout(2 * SLOW)
 def test_kill_during_ingest_then_rerun_equals_uninterrupted(
         tmp_path: Path, shared_models: Path, embedder) -> None:  # type: ignore[no-untyped-def]
     whole = _store(tmp_path / "whole", shared_models, embedder)
