@@ -50,7 +50,8 @@ class IngestReport:
     indexed: int = 0
 
     def summary(self) -> str:
-        if not self.events and not self.indexed and not self.batches:
+        if not (self.events or self.indexed or self.batches or self.retry_later
+                or self.failed_batches):
             return "nothing pending"
         parts = [f"{n} {op} {t}" for (op, t), n in sorted(self.ops.items())]
         head = f"{self.events} event(s), {self.batches} batch(es)"
