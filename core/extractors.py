@@ -61,7 +61,8 @@ def _when(item: dict[str, Any], text: str, ctx: ItemContext) -> tuple[str, datet
     """Rewrite relative times in ``text`` to absolute dates; the memory's event time is
     the resolved date (from ``when`` or the text), else the event's own time."""
     text, in_text = absolutize(text, ctx.anchor)
-    day: date | None = parse_when(str(item.get("when", "")), ctx.anchor) or in_text
+    # a phrase in the text wins: a small model's "when" often just copies the event's date
+    day: date | None = in_text or parse_when(str(item.get("when", "")), ctx.anchor)
     if day is None:
         return text, ctx.anchor, {}
     moment = ctx.anchor if day == ctx.anchor.date() else datetime.combine(day, time(12), timezone.utc)
@@ -84,7 +85,7 @@ _ABOUT_ASSISTANT = re.compile(r"\b(assistant|rememora|answer|reply|respond|talk 
 
 def _core(item: dict[str, Any], ctx: ItemContext) -> Candidate | None:
     statement = str(item["statement"]).strip()
-    if not statement:
+    if len(statement.split()) < 3:  # a label such as "human", not a statement
         return None
     block = str(item["block"])
     if block == "persona" and not _ABOUT_ASSISTANT.search(statement):
