@@ -132,3 +132,18 @@ def test_answer_cut_short_keeps_its_complete_items() -> None:
     cut = '{ "facts": [ {"subject": "Ana", "events": [1]}, {"subject": "Sa'
     assert salvage(cut, "facts") == {"facts": [{"subject": "Ana", "events": [1]}]}
     assert salvage('{ "facts": [ {"subject": "Sa', "facts") is None
+
+
+def test_extracted_episode_gets_the_absolute_date_it_speaks_of() -> None:
+    from core.extractors import EXTRACTORS, ItemContext
+
+    convert = EXTRACTORS[MemoryType.EPISODIC].convert
+    ctx = ItemContext((EventId(1),), FRIDAY)
+    episode = convert({"actor": "Alice", "summary": "Yesterday we went hiking",
+                       "when": "2024-05-03 10:00", "events": [1]}, ctx)
+    assert episode is not None and episode.text == "on 2024-05-02 we went hiking"
+    assert episode.fields["date"] == "2024-05-02" and episode.event_time.date().isoformat() == "2024-05-02"  # type: ignore[union-attr]
+    core = EXTRACTORS[MemoryType.CORE].convert
+    assert core({"block": "human", "statement": "human", "events": [1]}, ctx) is None
+    assert core({"block": "persona", "statement": "The user loves pizza.", "events": [1]},
+                ctx).fields["block"] == "human"  # type: ignore[union-attr]
