@@ -13,6 +13,7 @@ Every error a user can cause, or that the environment can cause, is a subclass o
     ├── MemoryNotFoundError    no memory with that id
     ├── ModelError             a model is missing, corrupt or fails to load
     ├── ScreenUnavailableError no X display or monitor to capture
+    ├── ExtractionError        a model's answer for a batch cannot be used (retried later)
     └── Cancelled              long work was asked to stop
 """
 
@@ -88,6 +89,10 @@ class ModelError(RememoraError):
 
 class ScreenUnavailableError(RememoraError):
     exit_code = 6
+
+
+class ExtractionError(RememoraError):
+    """The model's output for one batch was cut short or unusable; the batch is retried."""
 
 
 class Cancelled(RememoraError):

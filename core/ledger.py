@@ -90,6 +90,20 @@ CREATE TABLE IF NOT EXISTS history (
 );
 CREATE INDEX IF NOT EXISTS history_memory ON history(memory_id, id);
 
+CREATE TABLE IF NOT EXISTS batches (
+    id               INTEGER PRIMARY KEY AUTOINCREMENT,
+    event_ids        TEXT NOT NULL,
+    status           TEXT NOT NULL DEFAULT 'pending',
+    attempts         INTEGER NOT NULL DEFAULT 0,
+    last_error       TEXT,
+    routed_by_model  TEXT NOT NULL DEFAULT '[]',
+    routed_by_rules  TEXT NOT NULL DEFAULT '[]',
+    ops              TEXT NOT NULL DEFAULT '{}',
+    created_at       TEXT NOT NULL,
+    updated_at       TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS batches_status ON batches(status, id);
+
 CREATE VIRTUAL TABLE IF NOT EXISTS memories_fts USING fts5(
     text, content='memories', content_rowid='rowid', tokenize='porter unicode61'
 );
@@ -179,6 +193,8 @@ class Ledger:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.execute("PRAGMA foreign_keys=ON")
+            # freed pages are zeroed, so a redacted vault value does not linger in the file
+            self._db.execute("PRAGMA secure_delete=ON")
             version = self._db.execute("PRAGMA user_version").fetchone()[0]
             if version > SCHEMA_VERSION:
                 raise StoreError(
@@ -298,6 +314,21 @@ class Ledger:
             raise MemoryNotFoundError(memory_id)
         return _memory_from_row(row)
 
+    def get_in(self, db: sqlite3.Connection, memory_id: MemoryId) -> Memory:
+        """A memory as the open transaction ``db`` sees it (its own writes included)."""
+        return self._get(db, memory_id)
+
+    @staticmethod
+    def find_active_by_field(
+        db: sqlite3.Connection, memory_type: MemoryType, name: str, value: str
+    ) -> list[Memory]:
+        rows = db.execute(
+            f"SELECT {_MEMORY_COLUMNS} FROM memories WHERE type = ? AND status = 'active'"
+            " AND json_extract(fields, '$.' || ?) = ? ORDER BY rowid",
+            (memory_type.value, name, value),
+        ).fetchall()
+        return [_memory_from_row(r) for r in rows]
+
     def get(self, memory_id: MemoryId) -> Memory:
         with self._lock:
             return self._get(self._db, memory_id)
@@ -407,6 +438,11 @@ class Ledger:
                 " WHERE id = ?",
                 [(now, i) for i in ids],
             )
+
+    def checkpoint(self) -> None:
+        """Fold the WAL into the database file and truncate it (after a redaction)."""
+        with self._lock:
+            self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     def integrity_check(self) -> str:
         with self._lock:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
@@ -21,7 +21,8 @@ from core.capture.recorder import Recorder, last_frame_age_s, read_health
 from core.capture.replay import ReplayReport, run_replay
 from core.errors import ModelError, RememoraError
 from core.evaluation.options import EvalOptions
-from core.importers import read_jsonl_chat
+from core import batch_log
+from core.chat_formats import read_chat_file
 from core.ingest import IngestReport, process_pending, sync_index
 from core.ledger import Ledger
 from core.lock import DataDirLock
@@ -40,8 +41,10 @@ from core.records import (
     SearchHit,
     utcnow,
 )
+from core.reconcile import Reconciler
 from core.retrieve import RetrievalSettings, search
 from core.settings import Settings, load_settings
+from core.vault import VaultCipher
 from core.vector_index import ChromaIndex, VectorIndex
 from gpu.devices import discover
 from gpu.gguf_header import GGUFError, read_model_shape
@@ -49,10 +52,9 @@ from gpu.kv_state_cache import KVStateCache
 from gpu.offload_plan import OffloadPlan, plan_offload
 from models.assembly import check_gguf_header, ensure_model_file, verify
 from models.embedder import Embedder, SentenceTransformerEmbedder
-from models.llm import LLM, LlamaCppLLM
-from models.ocr import OcrEngine, RapidOcrEngine
-from models.llm import LLM, LlamaCppLLM, RuntimeOptions
+from models.llm import LLM, JsonLLM, LlamaCppLLM, RuntimeOptions
 from models.llm_worker import LLMWorker
+from models.ocr import OcrEngine, RapidOcrEngine
 from models.openai_llm import OpenAICompatibleLLM
 from models.registry import LLM_MODELS, model_wheel_dir
 
@@ -74,6 +76,7 @@ class StatusReport:
     store_bytes: int
     llm: str
     embedder: str
+    batches: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -107,6 +110,7 @@ class Service:
         self._index: VectorIndex | None = None
         self._ocr: OcrEngine | None = None
         self._worker: LLMWorker | None = None
+        self._cipher: VaultCipher | None = None
         self._init_lock = threading.Lock()
         self._seed_core()
 
@@ -150,6 +154,13 @@ class Service:
                 self._index = ChromaIndex(self.paths.chroma, embedder,
                                           host=cfg.chroma_host, port=cfg.chroma_port)
             return self._index
+
+    @property
+    def cipher(self) -> VaultCipher:
+        with self._init_lock:
+            if self._cipher is None:
+                self._cipher = VaultCipher(self.paths.root)
+            return self._cipher
 
     def llm_description(self) -> str:
         if self.settings.llm.base_url:
@@ -240,8 +251,9 @@ class Service:
         return self.ledger.append_events(events)
 
     def import_chat(self, path: Path) -> list[EventId]:
-        """Validate the whole file, then append all its turns in one transaction."""
-        return self.ledger.append_events(read_jsonl_chat(path))
+        """Validate the whole file (JSON lines, ChatGPT export or LOCOMO), then append all
+        its turns in one transaction."""
+        return self.ledger.append_events(read_chat_file(path))
 
     # -- screen capture -----------------------------------------------------------------
     @property
@@ -293,7 +305,29 @@ class Service:
 
     # -- write path ---------------------------------------------------------------------
     def ingest(self, progress: Progress = NULL_PROGRESS) -> IngestReport:
+        """Record pending events, then extract typed memories from their batches with the
+        LLM and reconcile them (batches that fail are retried on later runs)."""
+        reconciler = Reconciler(self.ledger, self.index, self.embedder, self.cipher)
+        return process_pending(self.ledger, self.index, self.embedder, progress,
+                               reconciler=reconciler, load_llm=lambda: self._json_llm(progress),
+                               now=self._clock)
+
+    def _json_llm(self, progress: Progress) -> JsonLLM:
+        llm = self.load_llm(progress)
+        if not hasattr(llm, "complete_json"):
+            raise ModelError(llm.name, "cannot answer with schema-constrained JSON")
+        return llm  # type: ignore[return-value]
+
+    def record_events(self, progress: Progress = NULL_PROGRESS) -> IngestReport:
+        """Only the raw episodic records (fast, no LLM); extraction waits for `ingest`."""
         return process_pending(self.ledger, self.index, self.embedder, progress)
+
+    def vault_value(self, memory_id: MemoryId) -> str:
+        """The decrypted value of a vault entry."""
+        memory = self.ledger.get(memory_id)
+        if memory.type is not MemoryType.VAULT or "value" not in memory.fields:
+            raise RememoraError(f"{memory_id} is not a vault entry")
+        return self.cipher.decrypt(memory.fields["value"])
 
     # -- read path ----------------------------------------------------------------------
     def list_memories(
@@ -330,7 +364,7 @@ class Service:
         if not question.strip():
             raise RememoraError("the question is empty")
         llm = self.llm_worker(progress)  # first: a broken model must not half-run the ask
-        self.ingest(progress)
+        self.record_events(progress)
         hits = self.search(question)
         core = self.ledger.list_memories(MemoryType.CORE)
         def forward(piece: str) -> None:
@@ -380,6 +414,7 @@ class Service:
             store_bytes=_folder_bytes(self.paths.root) - _folder_bytes(self.paths.models),
             llm=self.llm_description(),
             embedder=self.settings.embedder.model,
+            batches=batch_log.count_batches(self.ledger),
         )
 
     def doctor(self, reindex: bool = False, progress: Progress = NULL_PROGRESS) -> list[DoctorCheck]:

@@ -64,6 +64,15 @@ class RuntimeOptions:
     type_k: int | None = None  # a GGML type id; None: f16
     type_v: int | None = None
     n_batch: int = 512
+class JsonLLM(Protocol):
+    """A model that can answer with JSON constrained by a JSON schema (grammar-based
+    decoding), so its output always parses and matches the schema's shape."""
+
+    name: str
+
+    def complete_json(
+        self, messages: Sequence[ChatMessage], json_schema: dict[str, Any], max_tokens: int
+    ) -> str: ...
 
 
 def default_threads() -> int:
@@ -185,6 +194,21 @@ class LlamaCppLLM:
             tail = decoder.decode(b"", final=True)
             if tail:
                 yield tail
+
+
+    def complete_json(
+        self, messages: Sequence[ChatMessage], json_schema: dict[str, Any], max_tokens: int
+    ) -> str:
+        """Greedy completion constrained by llama.cpp's grammar built from ``json_schema``.
+        The text may still be cut short by ``max_tokens``; callers parse and check it."""
+        with self._lock:
+            llama = self._load()
+            result: Any = llama.create_chat_completion(
+                messages=[{"role": m.role, "content": m.content} for m in messages],
+                max_tokens=max_tokens, temperature=0.0, top_k=1,
+                response_format={"type": "json_object", "schema": json_schema},
+            )
+            return str(result["choices"][0]["message"]["content"] or "")
 
 
 def _common_prefix(a: Sequence[int], b: Sequence[int]) -> int:

@@ -19,7 +19,7 @@ def register(commands: Any) -> None:
     add.add_argument("text", help="what was said")
     add.set_defaults(handler=chat_add)
 
-    imp = commands.add_parser("import-chat", help="import a chat file (JSON lines)")
+    imp = commands.add_parser("import-chat", help="import a chat file: JSON lines, a ChatGPT conversations.json export or a LOCOMO file")
     imp.add_argument("file", type=Path)
     imp.set_defaults(handler=import_chat)
 

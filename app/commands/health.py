@@ -26,6 +26,9 @@ def status(service: Service, args: argparse.Namespace) -> int:
     events = report.events
     print(f"events: {sum(events.values())} ({events.get('pending', 0)} pending, "
           f"{events.get('failed', 0)} failed)")
+    batches = report.batches
+    print(f"extraction batches: {sum(batches.values())} ({batches.get('done', 0)} done, "
+          f"{batches.get('pending', 0)} pending, {batches.get('failed', 0)} failed)")
     _print_capture(service)
     return 0
 

@@ -38,7 +38,18 @@ def list_memories(service: Service, args: argparse.Namespace) -> int:
 
 
 def history(service: Service, args: argparse.Namespace) -> int:
+    """Each change with the version it produced, who made it, why and from which events."""
     for row in service.history(MemoryId(args.memory_id)):
-        after = row.after["text"] if row.after else ""
-        print(f"{row.at.astimezone():%Y-%m-%d %H:%M:%S}  {row.op:<10} by {row.actor}: {after}")
+        snapshot = row.after or row.before or {}
+        version = snapshot.get("version", "?")
+        status = snapshot.get("status", "")
+        sources = ",".join(str(i) for i in row.source_event_ids) or "-"
+        print(f"{row.at.astimezone():%Y-%m-%d %H:%M:%S}  {row.op:<9} v{version} [{status}] "
+              f"by {row.actor} (events {sources}): {row.reason}")
+        if row.before and row.after and row.before.get("text") != row.after.get("text"):
+            print(f"    before: {row.before.get('text')}")
+        if row.after:
+            print(f"    text:   {row.after.get('text')}")
+        if row.after and row.after.get("successor_id"):
+            print(f"    superseded by {row.after['successor_id']}")
     return 0

@@ -159,7 +159,7 @@ class MainWindow(QMainWindow):
 
         def work(_context: OpContext) -> Any:
             event_id = self.service.add_chat_turn("user", text)
-            self.service.ingest(_context)
+            self.service.record_events(_context)  # typed extraction: `rememora ingest`
             return event_id
 
         def done(event_id: int) -> None:
