@@ -291,7 +291,8 @@ class Service:
 
     def replay(self, folder: Path, naive: bool = False, limit_sessions: int | None = None,
                progress: Progress = NULL_PROGRESS) -> ReplayReport:
-        """Feed a screenshot folder through the capture pipeline and the write path; score
+        """Feed a screenshot folder through the capture pipeline and the write path (raw
+        episodic records of the screen text; typed extraction is left to `ingest`); score
         retrieval when the folder has a session index."""
         def frame_of_hit(hit: SearchHit) -> str | None:
             for event in self.ledger.events(list(hit.memory.source_event_ids)):
@@ -300,7 +301,7 @@ class Service:
             return None
 
         return run_replay(folder, lambda: self.capture_pipeline("replay", naive),
-                          lambda p: self.ingest(p), self.search, frame_of_hit,
+                          lambda p: self.record_events(p), self.search, frame_of_hit,
                           limit_sessions, progress)
 
     # -- write path ---------------------------------------------------------------------

@@ -9,7 +9,7 @@ from core.vector_index import ChromaIndex
 
 def test_chroma_collections_use_our_embedding_function(service: Service, data_dir: Path) -> None:
     service.add_chat_turn("Ann", "I keep the spare key under the blue flowerpot.")
-    service.ingest()
+    service.record_events()
     import chromadb
     from chromadb.config import Settings
 
@@ -24,7 +24,7 @@ def test_dense_query_ranks_by_meaning(service: Service) -> None:
     for text in ["My dentist appointment is on Tuesday.", "I bought sourdough bread.",
                  "The flight to Lisbon leaves at 7am."]:
         service.add_chat_turn("Ann", text)
-    service.ingest()
+    service.record_events()
     vector = service.embedder.embed(["when do I see the tooth doctor?"])[0]
     hits = service.index.query(MemoryType.EPISODIC, vector, 3)
     top = service.get(hits[0].memory_id)
@@ -34,8 +34,8 @@ def test_dense_query_ranks_by_meaning(service: Service) -> None:
 
 def test_crash_between_ledger_and_chroma_is_repaired(service: Service, data_dir: Path) -> None:
     """A memory committed to the ledger but never indexed (process died) is indexed
-    by the next ingest."""
-    service.ingest()  # index the seeded core memory first
+    by the next processing run."""
+    service.record_events()  # index the seeded core memory first
     event_id = service.ledger.append_events(
         [NewEvent(EventKind.CHAT, "The wifi password hint is the cat's name.", utcnow(), "Ann")])[0]
     event = service.ledger.events([event_id])[0]
@@ -43,7 +43,7 @@ def test_crash_between_ledger_and_chroma_is_repaired(service: Service, data_dir:
         service.ledger.insert_memory(db, episodic_record(event), "ingest", "simulated crash")
         service.ledger.mark_events_processed(db, [event_id])
     assert service.index.count(MemoryType.EPISODIC) == 0
-    report = service.ingest()
+    report = service.record_events()
     assert report.indexed == 1
     assert service.index.count(MemoryType.EPISODIC) == 1
     pending = sqlite3.connect(data_dir / "ledger.sqlite3").execute(
@@ -54,7 +54,7 @@ def test_crash_between_ledger_and_chroma_is_repaired(service: Service, data_dir:
 def test_reindex_rebuilds_chroma_from_ledger(service: Service) -> None:
     for text in ["Ann likes jazz.", "Ann runs on Sundays."]:
         service.add_chat_turn("Ann", text)
-    service.ingest()
+    service.record_events()
     assert isinstance(service.index, ChromaIndex)
     service.index.reset()
     assert service.index.count(MemoryType.EPISODIC) == 0

@@ -85,7 +85,8 @@ def run_locomo(
         for conversation in data:
             events = conversation_events(conversation["conversation"])
             now = max(e.occurred_at for e in events) + timedelta(days=1)
-            with temp_store(events, embedder, settings, llm, clock=lambda: now) as store:
+            with temp_store(events, embedder, settings, llm, clock=lambda: now,
+                            extract=options.extract) as store:
                 ingest_seconds += store.ingest_seconds
                 store_bytes += store.store_bytes
                 turns += len(events)

@@ -79,7 +79,8 @@ def run_longmemeval(
             check_cancelled(progress)
             events, evidence = haystack_events(question)
             now = lme_time(question["question_date"])
-            with temp_store(events, embedder, settings, llm, clock=lambda: now) as store:
+            with temp_store(events, embedder, settings, llm, clock=lambda: now,
+                            extract=options.extract) as store:
                 ingest_seconds += store.ingest_seconds
                 store_bytes = max(store_bytes, store.store_bytes)
                 result = rank_turns(store.service, question["question"], now)

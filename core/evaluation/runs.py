@@ -18,8 +18,8 @@ from models.embedder import Embedder
 from models.llm import LLM
 
 BENCHMARKS = ("locomo", "longmemeval")
-EXTRACT_NOTE = ("extraction is whatever Service.ingest does; today that is one raw "
-                "episodic memory per turn, so 'llm' equals 'none' for retrieval")
+EXTRACT_NOTE = ("each store was built by `rememora ingest`: raw episodic records plus the "
+                "LLM's typed memories, reconciled")
 
 
 def run_benchmark(

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from core.records import NewEvent, SearchHit, utcnow
+from core.evaluation.options import ExtractMode
 from core.service import Clock, Service
 from core.settings import Settings
 from models.embedder import Embedder
@@ -85,15 +86,20 @@ def _release_chroma() -> None:
 @contextmanager
 def temp_store(
     events: Sequence[NewEvent], embedder: Embedder, settings: Settings, llm: LLM | None = None,
-    clock: Clock = utcnow,
+    clock: Clock = utcnow, extract: ExtractMode = "none",
 ) -> Iterator[BuiltStore]:
-    """A fresh store holding ``events``, ingested the way the app ingests."""
+    """A fresh store holding ``events``, ingested the way the app ingests: with
+    ``extract="none"`` only the raw episodic record of each turn (no LLM call), with
+    ``"llm"`` the full typed extraction and reconcile of `rememora ingest`."""
     with tempfile.TemporaryDirectory(prefix="rememora-eval-") as folder:
         service = Service(Path(folder), settings=settings, embedder=embedder, llm=llm, clock=clock)
         try:
             started = time.perf_counter()
             service.add_events(events)
-            service.ingest()
+            if extract == "llm":
+                service.ingest()
+            else:
+                service.record_events()
             seconds = time.perf_counter() - started
             yield BuiltStore(service, seconds, service.status().store_bytes)
         finally:

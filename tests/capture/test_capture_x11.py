@@ -3,6 +3,7 @@ mss, real RapidOCR, the real ledger and retrieval."""
 
 from __future__ import annotations
 
+import re
 import sqlite3
 import time
 from collections.abc import Iterator
@@ -157,7 +158,8 @@ def test_cli_capture_once_then_status_shows_capture_health(
     monkeypatch.setenv("DISPLAY", xvfb)
     done = run_cli(data_dir, "capture", "--once")
     assert done.returncode == 0, done.stderr
-    assert "frame: kept" in done.stdout and "1 ADD episodic" in done.stdout
+    assert "frame: kept" in done.stdout
+    assert re.search(r"\b[1-9]\d* ADD episodic\b", done.stdout), done.stdout
     status = run_cli(data_dir, "status")
     assert status.returncode == 0, status.stderr
     assert "capture: stopped; last frame" in status.stdout
