@@ -97,6 +97,30 @@ def run_cli(data_dir: Path, *args: str, timeout: float = 300) -> subprocess.Comp
     )
 
 
+def ask_after_chat(data_dir: Path, facts: list[str], question: str, expected: str) -> list[str]:
+    """The embedded answering flow through the real CLI: record ``facts`` as Alice's
+    turns, ask ``question``, and check the answer cites (or was given) a memory holding
+    ``expected``. Returns the ids it printed."""
+    import json
+
+    for text in facts:
+        added = run_cli(data_dir, "chat", "add", "--speaker", "Alice", text)
+        assert added.returncode == 0, added.stderr
+    asked = run_cli(data_dir, "ask", question)
+    assert asked.returncode == 0, asked.stderr
+    answer_text, ids_line = asked.stdout.strip().rsplit("\n", 1)
+    assert answer_text.strip()
+    label, ids = ids_line.split(": ", 1)
+    assert label in ("cited", "memories used")
+    listed = run_cli(data_dir, "memories", "list", "--json")
+    assert listed.returncode == 0, listed.stderr
+    by_id = {m["id"]: m for m in map(json.loads, listed.stdout.splitlines())}
+    cited = ids.split(", ")
+    assert all(i in by_id for i in cited)
+    assert any(expected in str(by_id[i]["text"]) for i in cited)
+    return cited
+
+
 @pytest.fixture
 def cli(data_dir: Path) -> Iterator[object]:
     yield lambda *args, **kw: run_cli(data_dir, *args, **kw)

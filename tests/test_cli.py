@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from core.records import MemoryType
-from tests.conftest import run_cli
+from tests.conftest import ask_after_chat, run_cli
 
 
 def _counts(data_dir: Path) -> tuple[int, int, int]:
@@ -24,20 +24,9 @@ def _memories(data_dir: Path, *extra: str) -> list[dict[str, object]]:
 
 @pytest.mark.llm
 def test_chat_add_twice_then_ask_answers_with_ids(data_dir: Path) -> None:
-    for text in ["I parked the car on level 3 of the Marina garage.",
-                 "My sister Jane's birthday is on March 14."]:
-        added = run_cli(data_dir, "chat", "add", "--speaker", "Alice", text)
-        assert added.returncode == 0, added.stderr
-    asked = run_cli(data_dir, "ask", "Where did I park the car?")
-    assert asked.returncode == 0, asked.stderr
-    answer_text, ids_line = asked.stdout.strip().rsplit("\n", 1)
-    assert answer_text.strip()
-    label, ids = ids_line.split(": ", 1)
-    assert label in ("cited", "memories used")
-    by_id = {m["id"]: m for m in _memories(data_dir)}
-    cited = ids.split(", ")
-    assert all(i in by_id for i in cited)
-    assert any("Marina garage" in str(by_id[i]["text"]) for i in cited)
+    ask_after_chat(data_dir, ["I parked the car on level 3 of the Marina garage.",
+                              "My sister Jane's birthday is on March 14."],
+                   "Where did I park the car?", "Marina garage")
 
 
 def test_ask_with_nothing_relevant_says_so(data_dir: Path) -> None:

@@ -20,7 +20,7 @@ import pytest
 
 from models.openai_llm import OpenAICompatibleLLM
 from models.registry import SMOLLM2
-from tests.conftest import TEST_SETTINGS, cli_env, run_cli
+from tests.conftest import TEST_SETTINGS, ask_after_chat, cli_env, run_cli
 
 pytestmark = pytest.mark.llm
 
@@ -87,19 +87,9 @@ def chroma_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
 
 
 def _ask_flow(data_dir: Path) -> None:
-    """The embedded answering test's flow (tests/test_cli.py), returning the answer."""
-    for text in FACTS:
-        added = run_cli(data_dir, "chat", "add", "--speaker", "Alice", text)
-        assert added.returncode == 0, added.stderr
-    asked = run_cli(data_dir, "ask", "Where did I park the car?")
-    assert asked.returncode == 0, asked.stderr
-    answer_text, ids_line = asked.stdout.strip().rsplit("\n", 1)
-    assert answer_text.strip()
-    label, ids = ids_line.split(": ", 1)
-    assert label in ("cited", "memories used")
-    listed = run_cli(data_dir, "memories", "list")
-    assert any("Marina garage" in line and line.split()[0] in ids.split(", ")
-               for line in listed.stdout.splitlines())
+    """The embedded answering test's flow (tests/test_cli.py), then a question memory
+    cannot answer."""
+    ask_after_chat(data_dir, FACTS, "Where did I park the car?", "Marina garage")
     nothing = run_cli(data_dir, "ask", "What is the capital of Mongolia?")
     assert nothing.returncode == 0 and "don't have anything in memory" in nothing.stdout
 
