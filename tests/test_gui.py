@@ -24,13 +24,11 @@ def test_remember_then_ask_streams_answer_from_worker(qtbot, window: MainWindow)
     assert "2 memories" in window.status_label.text()
 
     tokens: list[str] = []
+    window.answer_token.connect(tokens.append)
     window.question.setText("Where is my umbrella?")
-    window.ask_button.click()
-    assert not window.ask_button.isEnabled()  # the UI thread is free while the worker runs
-    context = next(iter(window.ops._live))
-    context.token.connect(tokens.append)
     with qtbot.waitSignal(window.answer_finished, timeout=120_000) as finished:
-        pass
+        window.ask_button.click()
+        assert not window.ask_button.isEnabled()  # the UI thread is free while the worker runs
     result = finished.args[0]
     assert isinstance(result, Answer), result
     assert len(tokens) > 1

@@ -34,6 +34,7 @@ class MainWindow(QMainWindow):
     """A view of one `Service`; all its work goes through `OpRunner`."""
 
     answer_finished = Signal(object)  # Answer, or the error
+    answer_token = Signal(str)  # each streamed piece, after it is shown
     memory_added = Signal(int)
 
     def __init__(self, service: Service) -> None:
@@ -121,15 +122,15 @@ class MainWindow(QMainWindow):
         def work(context: OpContext) -> Answer:
             return self.service.ask(question, context.emit_token, context)
 
-        context = self.ops.start(work, self._on_answer, self._on_answer_failed)
-        context.token.connect(self._append_token)
-        context.progressed.connect(self._on_progress)
+        self.ops.start(work, self._on_answer, self._on_answer_failed,
+                       on_token=self._append_token, on_progress=self._on_progress)
 
     def _append_token(self, piece: str) -> None:
         cursor = self.answer_view.textCursor()
         cursor.movePosition(QTextCursor.MoveOperation.End)
         cursor.insertText(piece)
         self.answer_view.setTextCursor(cursor)
+        self.answer_token.emit(piece)
 
     def _on_answer(self, result: Answer) -> None:
         self._busy(False)
@@ -172,7 +173,7 @@ class MainWindow(QMainWindow):
             self._busy(False)
             self.status_label.setText(describe(error))
 
-        self.ops.start(work, done, failed).progressed.connect(self._on_progress)
+        self.ops.start(work, done, failed, on_progress=self._on_progress)
 
     # -- capture (app/gui/tray.py wires it) ---------------------------------------------
     def attach_capture(self, menu: QMenu, in_tray: bool, no_tray_note: str) -> None:

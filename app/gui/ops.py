@@ -65,11 +65,22 @@ class OpRunner(QObject):
     def start(
         self, fn: Callable[[OpContext], Any],
         on_success: Callable[[Any], None], on_failure: Callable[[BaseException], None],
+        *, on_token: Callable[[str], None] | None = None,
+        on_progress: Callable[[int, int, str], None] | None = None,
     ) -> OpContext:
+        """Run `fn` on the worker thread; every slot is connected before it starts.
+
+        A signal emitted by the worker before a slot is connected is lost, so token and
+        progress slots are taken here rather than connected to the returned context.
+        """
         context = OpContext()
         self._live.add(context)
         context.succeeded.connect(on_success)
         context.failed.connect(on_failure)
+        if on_token is not None:
+            context.token.connect(on_token)
+        if on_progress is not None:
+            context.progressed.connect(on_progress)
         context.succeeded.connect(lambda _r: self._live.discard(context))
         context.failed.connect(lambda _e: self._live.discard(context))
         self._pool.start(_Runnable(fn, context))
