@@ -4,15 +4,20 @@ and map the numbers it cites back to memory ids.
 The LLM sees short integer aliases ([1], [2], …), never raw memory ids. The prompt is
 laid out stable parts first: the system prompt and core memory (the prefix whose KV state
 the runtime caches, so it holds nothing that changes per question, not even the date),
-then today's date, the retrieved memories in time order (so consecutive questions that
-retrieve the same memories share a longer prefix with the live context) and the question.
+then today's date, the retrieved memories and the question. Memories that a recent
+question was shown too come first, in the order and under the numbers they had then, so
+the prompt starts with the same memory segments and the runtime reuses their KV state
+instead of evaluating them again; the others follow oldest first. Each memory line is
+marked as a segment (``ChatMessage.segment_ends``).
 """
 
 from __future__ import annotations
 
 import re
+from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from itertools import takewhile
 from datetime import datetime
 from string import Template
 
@@ -45,19 +50,41 @@ def build_messages(
     system = Template(assets.read_text("prompts/answer_system.txt")).substitute(
         core=f"What you know about the user and yourself:\n{core_text}" if core_text else "",
     ).strip()
-    lines = [
-        f"[{alias}] ({_when(hit.memory)}, {hit.memory.type.value}) {hit.memory.text}"
-        for alias, hit in enumerate(hits, start=1)
-    ]
-    user = (f"Today is {now.astimezone():%A %Y-%m-%d}.\nMemories:\n" + "\n".join(lines)
-            + f"\n\nQuestion: {question}")
-    return [ChatMessage("system", system, stable=True), ChatMessage("user", user)]
+    user = f"Today is {now.astimezone():%A %Y-%m-%d}.\nMemories:"
+    segment_ends = []
+    for alias, hit in enumerate(hits, start=1):
+        user += f"\n[{alias}] ({_when(hit.memory)}, {hit.memory.type.value}) {hit.memory.text}"
+        segment_ends.append(len(user))
+    user += f"\n\nQuestion: {question}"
+    return [ChatMessage("system", system, stable=True),
+            ChatMessage("user", user, segment_ends=tuple(segment_ends))]
 
 
 def in_time_order(hits: Sequence[SearchHit]) -> list[SearchHit]:
     """Oldest first: the order in which the memories are shown to the model."""
     return sorted(hits, key=lambda hit: (hit.memory.event_time or hit.memory.created_at,
                                           hit.memory.id))
+
+
+class MemoryOrder:
+    """The order retrieved memories are shown in: the longest run of memories at the head
+    of a recent prompt that this question retrieved too, as they were shown then, then the
+    others oldest first."""
+
+    def __init__(self, remember: int = 8) -> None:
+        self._recent: deque[tuple[MemoryId, ...]] = deque(maxlen=remember)
+
+    def arrange(self, hits: Sequence[SearchHit]) -> list[SearchHit]:
+        by_id = {hit.memory.id: hit for hit in hits}
+        head: tuple[MemoryId, ...] = ()
+        for shown in self._recent:
+            run = tuple(takewhile(by_id.__contains__, shown))
+            if len(run) > len(head):
+                head = run
+        arranged = [by_id[memory_id] for memory_id in head] + in_time_order(
+            [hit for hit in hits if hit.memory.id not in head])
+        self._recent.appendleft(tuple(hit.memory.id for hit in arranged))
+        return arranged
 
 
 def parse_citations(text: str, aliases: Sequence[MemoryId]) -> tuple[MemoryId, ...]:
@@ -73,13 +100,15 @@ def parse_citations(text: str, aliases: Sequence[MemoryId]) -> tuple[MemoryId, .
 def answer(
     question: str, hits: Sequence[SearchHit], core: Sequence[Memory], llm: LLM,
     now: datetime, max_tokens: int, on_token: Callable[[str], None],
+    order: MemoryOrder | None = None,
 ) -> Answer:
     """Stream an answer through ``on_token``. With no relevant memory the model is not
-    asked at all: the answer says so plainly instead of guessing."""
+    asked at all: the answer says so plainly instead of guessing. ``order`` remembers
+    what recent prompts showed (without it, memories are shown oldest first)."""
     if not hits:
         on_token(NOTHING_RELEVANT)
         return Answer(question, NOTHING_RELEVANT, (), (), used_llm=False)
-    hits = in_time_order(hits)
+    hits = order.arrange(hits) if order is not None else in_time_order(hits)
     pieces: list[str] = []
     for piece in llm.stream_chat(build_messages(question, hits, core, now), max_tokens):
         pieces.append(piece)

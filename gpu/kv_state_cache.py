@@ -114,11 +114,30 @@ class KVStateCache:
     def keys_on_disk(self) -> list[str]:
         return [path.name.removesuffix(SUFFIX) for path, _, _ in self._disk_files()]
 
+    def longest_match(self, tokens: Sequence[int]) -> tuple[SavedState, int] | None:
+        """The state in RAM whose tokens share the longest leading run with ``tokens``,
+        and that run's length (None: no state shares even one token). A state longer than
+        the run is still useful: the runtime drops the KV past the run."""
+        with self._lock:
+            states = list(self._ram.values())
+        best: tuple[SavedState, int] | None = None
+        for state in states:
+            shared = _shared_run(state.tokens, tokens)
+            if shared and (best is None or shared > best[1]):
+                best = (state, shared)
+        if best is not None:
+            with self._lock:
+                if best[0].key in self._ram:
+                    self._ram.move_to_end(best[0].key)
+        return best
+
     # -- store --------------------------------------------------------------------------
-    def put(self, state: SavedState) -> None:
+    def put(self, state: SavedState, *, persist: bool = True) -> None:
+        """Keep ``state`` in RAM and, when ``persist``, write it through to disk (states
+        that change with every question are kept in RAM only)."""
         with self._lock:
             self._keep_in_ram(state)
-        if self.folder is not None and state.nbytes <= self.disk_budget_bytes:
+        if persist and self.folder is not None and state.nbytes <= self.disk_budget_bytes:
             self._write_file(state)
             self._trim_disk(keep=state.key)
 
@@ -214,6 +233,15 @@ class KVStateCache:
             path.unlink(missing_ok=True)
             used -= size
             self.stats.evicted_disk += 1
+
+
+def _shared_run(a: Sequence[int], b: Sequence[int]) -> int:
+    shared = 0
+    for x, y in zip(a, b):
+        if x != y:
+            break
+        shared += 1
+    return shared
 
 
 def _decode(data: bytes, key: str) -> SavedState | str:

@@ -5,9 +5,10 @@ One lock serialises calls: llama.cpp contexts are not safe across threads.
 
 Messages marked ``stable`` at the start of a prompt (the system prompt with core memory)
 form its stable prefix: with a :class:`~gpu.kv_state_cache.KVStateCache` its KV state is
-computed once and restored for later prompts (see models/llama_prefix.py). After the
-prefix, llama.cpp's own prefix matching reuses whatever the live context still holds
-from the previous prompt, so a follow-up question pays only for its new tokens.
+computed once and restored for later prompts. A message may also mark ``segment_ends``
+(the end of each retrieved memory): segments that a later prompt repeats, from the live
+context or from a saved block state, are not evaluated again (see models/llama_prefix.py),
+so a follow-up question pays only for its new memories and its own words.
 """
 
 from __future__ import annotations
@@ -33,6 +34,9 @@ class ChatMessage:
     role: str  # "system" | "user" | "assistant"
     content: str
     stable: bool = False  # part of the reusable prompt prefix (leading messages only)
+    # offsets in ``content`` where a segment that later prompts may repeat ends (after a
+    # stable prefix only; e.g. the end of each retrieved memory)
+    segment_ends: tuple[int, ...] = ()
 
 
 class LLM(Protocol):
@@ -155,9 +159,14 @@ class LlamaCppLLM:
     def prompt_tokens(self, messages: Sequence[ChatMessage]) -> tuple[list[int], int]:
         """The prompt's tokens and how many of them form the stable prefix."""
         with self._lock:
-            return self._tokens(self._load(), messages)
+            tokens, n_prefix, _ = self._tokens(self._load(), messages)
+            return tokens, n_prefix
 
-    def _tokens(self, llama: Llama, messages: Sequence[ChatMessage]) -> tuple[list[int], int]:
+    def _tokens(
+        self, llama: Llama, messages: Sequence[ChatMessage]
+    ) -> tuple[list[int], int, list[int]]:
+        """The prompt's tokens, the stable prefix's length and the token positions where
+        the messages' segments end."""
         if self._render is None:
             self._render = _formatter(llama)
         render = self._render
@@ -166,22 +175,31 @@ class LlamaCppLLM:
         while stable < len(messages) and messages[stable].stable:
             stable += 1
         if stable == 0 or stable == len(messages):
-            return full, 0
-        return full, _common_prefix(full, _tokenize(llama, render(messages[:stable])))
+            return full, 0, []
+        n_prefix = _common_prefix(full, _tokenize(llama, render(messages[:stable])))
+        ends = []
+        for index in range(stable, len(messages)):
+            message = messages[index]
+            for offset in message.segment_ends:
+                cut = ChatMessage(message.role, message.content[:offset])
+                # the tokens the prompt shares with one cut after the segment: the rest of
+                # the cut render is the template's end of message
+                ends.append(_common_prefix(
+                    full, _tokenize(llama, render([*messages[:index], cut]))))
+        return full, n_prefix, ends
 
     def stream_chat(self, messages: Sequence[ChatMessage], max_tokens: int) -> Iterator[str]:
         import llama_cpp
 
         with self._lock:
             llama = self._load()
-            tokens, n_prefix = self._tokens(llama, messages)
+            tokens, n_prefix, segment_ends = self._tokens(llama, messages)
             if len(tokens) >= llama.n_ctx():
                 raise ModelError(self.name, f"the prompt has {len(tokens)} tokens; the "
                                  f"context holds {llama.n_ctx()} (raise llm.n_ctx)")
-            outcome = self._prefix_states(llama).prepare(llama, tokens[:n_prefix])
-            reused = min(_common_prefix(llama.input_ids[: llama.n_tokens], tokens),
-                         len(tokens) - 1)
-            self.last_prompt = PromptStats(len(tokens), len(tokens) - reused, outcome)
+            outcome = self._prefix_states(llama).prepare(llama, tokens, n_prefix, segment_ends)
+            self.last_prompt = PromptStats(len(tokens), len(tokens) - outcome.reused_tokens,
+                                           outcome)
             decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
             produced = 0
             for token in llama.generate(tokens, temp=0.0, top_k=1, reset=True):

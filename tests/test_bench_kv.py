@@ -31,7 +31,9 @@ def test_bench_kv_writes_exactly_the_issue_keys(data_dir: Path, tmp_path: Path) 
         assert headline[key] > 0, key
     assert headline["speedup"] == round(headline["ttft_cold_ms"] / headline["ttft_warm_ms"], 2)
     details = json.loads((tmp_path / "kv.details.json").read_text())
-    assert {"ttft_with_memories_warm_after_ingest_ms", "ttft_with_memories_warm_disk_ms",
-            "ttft_followup_same_session_ms"} <= set(details)
+    assert {"ttft_with_memories_fresh_warm_ms", "speedup_with_memories_fresh",
+            "ttft_with_memories_fresh_warm_disk_ms", "ttft_followup_same_session_ms"} <= set(details)
+    # the follow-up question reused the recurring memories' KV, not only the prefix
+    assert details["reused_tokens_with_memories"] > headline["prefix_tokens"]
     assert details["model"] == "smollm2-135m"
     assert not (data_dir / "kv-states").exists()  # the bench's states live in a temp folder

@@ -1,8 +1,8 @@
 """The KV state cache under the real tiny LLM: a prompt's stable prefix is prefilled
-once and restored later (from RAM, from disk after a restart), answers are identical to
-the uncached runtime's, an edited prefix (core memory) gets its own entry, a state that
-fails its check after restore is replaced by a fresh prefill, and a corrupted file on
-disk is ignored."""
+once and restored later (from RAM, from disk after a restart), memory segments that recur
+are restored from a saved block, answers are identical to the uncached runtime's, an
+edited prefix (core memory) gets its own entry, a state that fails its check after
+restore is replaced by a fresh prefill, and a corrupted file on disk is ignored."""
 
 from __future__ import annotations
 
@@ -18,13 +18,18 @@ pytestmark = pytest.mark.llm
 
 CORE = ("You are a memory assistant. What you know about the user: the user is Maria, a "
         "botanist in Lisbon who keeps bees, cycles to work and is learning Japanese. ") * 2
-MEMORIES = ("Memories:\n[1] (2024-03-02) Maria met Anna at the Paris flower market.\n"
-            "[2] (2024-03-05) Maria bought a blue bicycle.\n")
+FACTS = ["Maria met Anna at the Paris flower market.", "Maria bought a blue bicycle.",
+         "Maria's sister Ines lives in Porto.", "Maria planted tomatoes on the balcony."]
 
 
-def _messages(question: str, core: str = CORE) -> list[ChatMessage]:
+def _messages(question: str, core: str = CORE, facts: tuple[int, ...] = (0, 1)) -> list[ChatMessage]:
+    """The answer prompt's layout: memories as segments, then the question."""
+    user, ends = "Memories:", []
+    for alias, fact in enumerate(facts, start=1):
+        user += f"\n[{alias}] (2024-03-0{fact + 2}) {FACTS[fact]}"
+        ends.append(len(user))
     return [ChatMessage("system", core, stable=True),
-            ChatMessage("user", MEMORIES + "Question: " + question)]
+            ChatMessage("user", user + "\n\nQuestion: " + question, segment_ends=tuple(ends))]
 
 
 def _llm(models: Path, cache: KVStateCache | None) -> LlamaCppLLM:
@@ -32,11 +37,12 @@ def _llm(models: Path, cache: KVStateCache | None) -> LlamaCppLLM:
                        state_cache=cache, model_sha256=SMOLLM2.sha256)
 
 
-def _ask(llm: LlamaCppLLM, question: str, core: str = CORE) -> str:
-    return "".join(llm.stream_chat(_messages(question, core), max_tokens=8))
+def _ask(llm: LlamaCppLLM, question: str, core: str = CORE, facts: tuple[int, ...] = (0, 1)) -> str:
+    return "".join(llm.stream_chat(_messages(question, core, facts), max_tokens=8))
 
 
 Q1, Q2 = "Where did Maria meet Anna?", "What did Maria buy?"
+RECURRING = (0, 1, 3, 2)  # the first two memories recur, two others follow
 
 
 @pytest.fixture(scope="module")
@@ -44,6 +50,7 @@ def uncached_answers(shared_models: Path) -> dict[str, str]:
     llm = _llm(shared_models, None)
     answers = {q: _ask(llm, q) for q in (Q1, Q2)}
     assert llm.last_prompt is not None and llm.last_prompt.prefix.source == "uncached"
+    answers["recurring"] = _ask(llm, Q2, facts=RECURRING)
     llm.close()
     return answers
 
@@ -62,12 +69,15 @@ def test_restored_prefix_gives_identical_answers_across_tiers_and_restart(
     assert _ask(llm, Q1) == uncached_answers[Q1]
     stats = llm.last_prompt
     assert stats is not None and stats.prefix.source == "ram"
-    assert stats.evaluated_tokens == stats.prompt_tokens - stats.prefix.prefix_tokens
+    # the same memories as before: their block was saved and is restored with the prefix
+    assert stats.prefix.segments_from == "ram"
+    assert stats.evaluated_tokens < stats.prompt_tokens - stats.prefix.prefix_tokens
 
     assert _ask(llm, Q2) == uncached_answers[Q2]  # the live context still holds it
     stats = llm.last_prompt
     assert stats is not None and stats.prefix.source == "live"
     # the memories are shared with the previous prompt too: only the question is new
+    assert stats.prefix.segments_from == "live"
     assert stats.evaluated_tokens < stats.prompt_tokens - stats.prefix.prefix_tokens
     llm.close()
 
@@ -77,6 +87,27 @@ def test_restored_prefix_gives_identical_answers_across_tiers_and_restart(
     assert stats is not None and stats.prefix.source == "disk"
     assert restarted.state_cache is not None and restarted.state_cache.stats.disk_hits == 1
     restarted.close()
+
+
+def test_recurring_memories_are_restored_from_a_saved_block_with_identical_answers(
+    shared_models: Path, uncached_answers: dict[str, str],
+) -> None:
+    cache = KVStateCache(64 << 20)
+    llm = _llm(shared_models, cache)
+    _ask(llm, Q1)  # memories 0, 1: the block is saved
+    assert llm.last_prompt is not None and llm.last_prompt.prefix.source == "prefill"
+    llm.forget_live_context()  # e.g. an ingest job used the model meanwhile
+
+    assert _ask(llm, Q2, facts=RECURRING) == uncached_answers["recurring"]
+    stats = llm.last_prompt
+    assert stats is not None and stats.prefix.segments_from == "ram"
+    # the prefix and the two recurring memories came from the block; only the two new
+    # memories and the question were evaluated
+    recurring_tokens = stats.prefix.reused_tokens - stats.prefix.prefix_tokens
+    assert recurring_tokens >= 20, stats
+    assert stats.evaluated_tokens == stats.prompt_tokens - stats.prefix.reused_tokens
+    assert cache.keys_on_disk() == []  # blocks live in RAM only (no folder here anyway)
+    llm.close()
 
 
 def test_core_memory_edit_invalidates_exactly_its_prefix(
@@ -103,18 +134,24 @@ def test_state_failing_its_check_after_restore_is_replaced(
     cache = KVStateCache(64 << 20)
     llm = _llm(shared_models, cache)
     _ask(llm, Q1)
-    (key,) = cache.keys_in_ram()
-    good = cache.get(key)
-    assert good is not None
-    # The same state with a fingerprint it will not reproduce: what a wrong restore looks
-    # like (llama-cpp-python has reported wrong output after restores with GPU offload).
-    cache.put(SavedState(key, good.tokens, "0" * 64, good.payload))
+    keys = cache.keys_in_ram()
+    assert len(keys) == 2  # the prefix, and the block of prefix plus memories
+    good = {key: cache.get(key) for key in keys}
+    # The same states with a fingerprint they will not reproduce: what a wrong restore
+    # looks like (llama-cpp-python has reported wrong output after restores with GPU
+    # offload).
+    for key, state in good.items():
+        assert state is not None
+        cache.put(SavedState(key, state.tokens, "0" * 64, state.payload), persist=False)
     llm.forget_live_context()
     assert _ask(llm, Q1) == uncached_answers[Q1]
     outcome = llm.last_prompt.prefix if llm.last_prompt else None
     assert outcome is not None and outcome.source == "prefill"
     assert "differ" in outcome.rejected
-    assert cache.get(key) == good  # the fresh prefill saved a state that checks out
+    for key, state in good.items():  # the fresh prefill saved states that check out
+        again = cache.get(key)
+        assert again is not None and state is not None
+        assert again.fingerprint == state.fingerprint
     llm.close()
 
 
