@@ -11,11 +11,12 @@ OCR where to look.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageDraw
 
 from core.capture.privacy import WindowInfo
 
@@ -29,7 +30,8 @@ class Frame:
 
     def __init__(self, at: datetime, window: WindowInfo, others: tuple[WindowInfo, ...] = (),
                  image: Image.Image | None = None, raw_bgra: bytes | None = None,
-                 size: tuple[int, int] | None = None, source_file: str = "") -> None:
+                 size: tuple[int, int] | None = None, source_file: str = "",
+                 origin: tuple[int, int] = (0, 0)) -> None:
         if image is None and (raw_bgra is None or size is None):
             raise ValueError("a frame needs an image or raw BGRA bytes and a size")
         self.at = at
@@ -39,6 +41,7 @@ class Frame:
         self._raw = raw_bgra
         self._size = size
         self.source_file = source_file  # set when replayed from a file
+        self.origin = origin  # the image's top left on the screen (window boxes use it)
 
     @property
     def image(self) -> Image.Image:
@@ -46,6 +49,18 @@ class Frame:
             assert self._raw is not None and self._size is not None
             self._image = Image.frombytes("RGB", self._size, self._raw, "raw", "BGRX")
         return self._image
+
+    def painted_over(self, boxes: Sequence[tuple[int, int, int, int]]) -> Frame:
+        """A copy with each screen box (x, y, width, height) filled black; the original
+        pixels are not kept."""
+        image = self.image.copy()
+        draw = ImageDraw.Draw(image)
+        left, top = self.origin
+        for x, y, width, height in boxes:
+            draw.rectangle((x - left, y - top, x - left + width - 1, y - top + height - 1),
+                           fill=(0, 0, 0))
+        return Frame(self.at, self.window, self.others, image=image,
+                     source_file=self.source_file, origin=self.origin)
 
     def pixel_bytes(self) -> bytes:
         return self._raw if self._raw is not None else self.image.tobytes()

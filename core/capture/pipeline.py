@@ -31,6 +31,7 @@ class CaptureCounters:
     frames: int = 0
     kept: int = 0
     dropped_private: int = 0
+    masked_private: int = 0  # kept with denied background windows painted over
     dropped_backlog: int = 0
     dedup_exact: int = 0
     dedup_similar: int = 0
@@ -92,10 +93,15 @@ class CapturePipeline:
         with self._lock:
             self.counters.frames += 1
             self.counters.last_frame_at = to_iso(frame.at)
-        if self.gate.denies_any((frame.window, *frame.others)):
+        reason, boxes = self.gate.screen_verdict(frame.window, frame.others)
+        if reason:
             with self._lock:
                 self.counters.dropped_private += 1
             return "private"
+        if boxes:
+            frame = frame.painted_over(boxes)  # before dedup, OCR and the media store
+            with self._lock:
+                self.counters.masked_private += 1
         verdict = Verdict("new") if self.naive else self.deduper.judge(frame)
         if verdict.kind != "new":
             with self._lock:

@@ -2,9 +2,13 @@
 personal data in OCR text before anything reaches the ledger.
 
 The deny list is plain settings (apps by WM_CLASS or process name, titles by regular
-expression), so it works before an app has ever been seen. A frame is dropped when ANY
-visible window matches, not only the focused one: a password manager beside the browser
-must not end up in a screenshot.
+expression), so it works before an app has ever been seen. Every visible window is
+checked, not only the focused one: a password manager beside the browser must not end up
+in a screenshot. A frame whose focused window matches is dropped; a matching window in
+the background is painted over (its whole box, decorations included) before the frame
+is hashed, stored or read, so Rememora's own window or a password manager left open does
+not stop capture of the rest of the screen. A matching window whose box is unknown drops
+the frame.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ class WindowInfo:
     app: str
     title: str
     url: str = ""
+    box: tuple[int, int, int, int] | None = None  # x, y, width, height on the screen
 
 
 class PrivacyGate:
@@ -49,6 +54,24 @@ class PrivacyGate:
             if reason:
                 return reason
         return None
+
+    def screen_verdict(
+        self, active: WindowInfo, visible: Iterable[WindowInfo],
+    ) -> tuple[str | None, list[tuple[int, int, int, int]]]:
+        """Why the whole frame must be dropped (None: it may be kept), and the boxes of
+        denied background windows to paint over before anything else sees the frame."""
+        reason = self.denies(active)
+        if reason:
+            return reason, []
+        boxes = []
+        for window in visible:
+            reason = self.denies(window)
+            if reason is None:
+                continue
+            if window.box is None:
+                return f"{reason} (its position is unknown)", []
+            boxes.append(window.box)
+        return None, boxes
 
 
 # -- redaction ------------------------------------------------------------------------

@@ -128,7 +128,8 @@ class Recorder:
         active = self._windows.active() or WindowInfo("", "")
         others = tuple(self._windows.visible())
         grab = self._grabber.grab()
-        frame = Frame(self._clock(), active, others, raw_bgra=grab.raw_bgra, size=grab.size)
+        frame = Frame(self._clock(), active, others, raw_bgra=grab.raw_bgra, size=grab.size,
+                      origin=grab.origin)
         return self.pipeline.submit(frame)
 
     # -- the loop -----------------------------------------------------------------------

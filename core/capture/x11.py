@@ -14,6 +14,7 @@ from core.errors import ScreenUnavailableError
 class Grab:
     raw_bgra: bytes
     size: tuple[int, int]
+    origin: tuple[int, int] = (0, 0)  # the image's top left on the X screen
 
 
 class ScreenGrabber:
@@ -34,7 +35,8 @@ class ScreenGrabber:
 
     def grab(self) -> Grab:
         shot = self._mss.grab(self._monitor)
-        return Grab(bytes(shot.bgra), (shot.width, shot.height))
+        return Grab(bytes(shot.bgra), (shot.width, shot.height),
+                    (int(self._monitor["left"]), int(self._monitor["top"])))
 
     def close(self) -> None:
         self._mss.close()
@@ -64,7 +66,9 @@ class X11Windows:
     def close(self) -> None:
         self._d.close()
 
-    def _info(self, window: Any) -> WindowInfo | None:
+    def _info(self, window: Any, frame: Any = None) -> WindowInfo | None:
+        """App and title of ``window``; with ``frame`` (its top-level window, decorations
+        included) also the box it covers on the screen."""
         try:
             title = ""
             prop = window.get_full_property(self._name, self._utf8)
@@ -75,11 +79,16 @@ class X11Windows:
                 title = title.decode("latin-1") if isinstance(title, bytes) else str(title)
             wm_class = window.get_wm_class()
             app = wm_class[1] if wm_class else ""
+            box = None
+            if frame is not None:
+                geometry = frame.get_geometry()  # a child of the root: root coordinates
+                border = 2 * geometry.border_width
+                box = (geometry.x, geometry.y, geometry.width + border, geometry.height + border)
         except self._errors:
             return None
         if not title and not app:
             return None
-        return WindowInfo(app=app, title=title)
+        return WindowInfo(app=app, title=title, box=box)
 
     def _client(self, window: Any) -> Any:
         """The window itself or its first descendant with a WM_CLASS (reparenting WMs)."""
@@ -128,7 +137,7 @@ class X11Windows:
                     continue
             except self._errors:
                 continue
-            info = self._info(client)
+            info = self._info(client, frame=window)
             if info is not None:
                 found.append(info)
         return found

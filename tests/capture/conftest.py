@@ -44,11 +44,12 @@ def show_window(xvfb: str) -> Iterator[ShowWindow]:
     """Start a real Qt window on the Xvfb display; all are closed after the test."""
     started: list[subprocess.Popen[str]] = []
 
-    def show(title: str, text: str, app: str = "showtext", change: float = 0.0) -> subprocess.Popen[str]:
+    def show(title: str, text: str, app: str = "showtext", change: float = 0.0,
+             geometry: str = "0,0,780,560") -> subprocess.Popen[str]:
         env = dict(os.environ, DISPLAY=xvfb, QT_QPA_PLATFORM="xcb")
         process = subprocess.Popen(
             [sys.executable, str(HERE / "show_text.py"), title, text, "--app", app,
-             "--change", str(change)],
+             "--change", str(change), "--geometry", geometry],
             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env, cwd=REPO)
         started.append(process)
         assert process.stdout is not None

@@ -1,6 +1,6 @@
 """A real X client for capture tests: a Qt window (xcb) with a title and big text.
 
-    python tests/capture/show_text.py TITLE TEXT [--app NAME] [--change SECONDS]
+    python tests/capture/show_text.py TITLE TEXT [--app NAME] [--change SECONDS] [--geometry X,Y,W,H]
 
 With --change it appends a counter to the text every SECONDS (a changing screen).
 It prints "shown" once the window is mapped, and runs until killed."""
@@ -21,6 +21,7 @@ def main() -> int:
     parser.add_argument("text")
     parser.add_argument("--app", default="showtext")
     parser.add_argument("--change", type=float, default=0.0)
+    parser.add_argument("--geometry", default="0,0,780,560")
     args = parser.parse_args()
     app = QApplication([sys.argv[0], "-name", args.app])
     app.setApplicationName(args.app)
@@ -28,8 +29,9 @@ def main() -> int:
     label.setFont(QFont("DejaVu Sans", 28))
     label.setStyleSheet("background: white; color: black; padding: 24px;")
     label.setWindowTitle(args.title)
-    label.move(0, 0)
-    label.resize(780, 560)
+    x, y, width, height = (int(v) for v in args.geometry.split(","))
+    label.move(x, y)
+    label.resize(width, height)
     label.show()
     counter = [0]
 

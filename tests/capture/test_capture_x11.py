@@ -88,6 +88,31 @@ def test_privacy_gate_denied_window_leaves_no_trace_on_disk(
     assert "Wombat" not in capture_service.paths.capture_health.read_text()
 
 
+def test_denied_background_window_is_painted_over_and_the_rest_is_kept(
+        capture_service: Service, show_window: ShowWindow, xvfb: str, data_dir: Path) -> None:
+    from PIL import Image
+
+    show_window("Passwords Quokka", "Wombat 98765", app="KeePassXC", geometry="0,0,380,560")
+    show_window("Trip notes", "Zanzibar ferry", app="writer", geometry="410,0,380,560")
+    recorder = capture_service.open_recorder(xvfb)
+    assert recorder.capture_once() == "kept"  # the focused window is not denied
+    recorder.stop()
+    capture_service.ingest()
+
+    (text,) = screen_texts(data_dir)
+    assert "Zanzibar" in text and "Trip notes" in text, text
+    on_disk = stored_bytes(data_dir)
+    for secret in (b"Wombat", b"98765", b"Quokka"):
+        assert secret not in on_disk
+    (media,) = capture_service.paths.media.rglob("*.webp")
+    with Image.open(media) as stored:
+        grey = stored.convert("L")
+    assert grey.crop((0, 0, 380, 560)).getextrema()[1] < 16  # painted over
+    assert grey.crop((420, 100, 780, 500)).getextrema()[1] > 200  # the notes' white page
+    health = capture_service.capture_health()
+    assert health is not None and health["masked_private"] == 1 and health["kept"] == 1
+
+
 def test_card_number_and_api_key_are_redacted_before_the_ledger(
         capture_service: Service, show_window: ShowWindow, xvfb: str, data_dir: Path) -> None:
     show_window("Notes", "card 4111 1111 1111 1111\\nkey sk-proj-Q7x9Lm2Pa8Zr4Tb6Vn1K", app="notes")

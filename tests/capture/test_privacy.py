@@ -74,3 +74,16 @@ def test_redaction_leaves_ordinary_text(text: str) -> None:
 def test_luhn() -> None:
     assert luhn_valid("4111111111111111") and luhn_valid("79927398713")
     assert not luhn_valid("4111111111111112")
+
+
+def test_screen_verdict_drops_a_denied_focus_and_paints_over_denied_background() -> None:
+    gate = PrivacyGate(["keepassxc"], [r"(?i)private browsing"])
+    writer = WindowInfo("writer", "Report", box=(400, 0, 400, 600))
+    vault = WindowInfo("KeePassXC", "db", box=(0, 0, 380, 560))
+    assert gate.screen_verdict(writer, [vault, writer]) == (None, [(0, 0, 380, 560)])
+    reason, boxes = gate.screen_verdict(vault, [vault, writer])
+    assert reason and "keepassxc" in reason.lower() and boxes == []
+    # a denied window whose position is unknown cannot be painted over: drop the frame
+    reason, boxes = gate.screen_verdict(writer, [WindowInfo("keepassxc", "db"), writer])
+    assert reason and "unknown" in reason and boxes == []
+    assert gate.screen_verdict(writer, [writer]) == (None, [])
