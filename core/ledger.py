@@ -53,6 +53,7 @@ CREATE TABLE IF NOT EXISTS events (
     last_error   TEXT
 );
 CREATE INDEX IF NOT EXISTS events_status ON events(status, id);
+CREATE INDEX IF NOT EXISTS events_occurred ON events(occurred_at);
 
 CREATE TABLE IF NOT EXISTS memories (
     id               TEXT PRIMARY KEY,
@@ -236,6 +237,29 @@ class Ledger:
                 )
                 ids.append(EventId(int(cursor.lastrowid or 0)))
         return ids
+
+    def append_new_events(self, events: Sequence[NewEvent]) -> tuple[list[EventId], int]:
+        """Append, in one transaction, the events not already in the log (same kind,
+        time, speaker, source and text); returns the new ids and how many were skipped."""
+        now = to_iso(utcnow())
+        ids: list[EventId] = []
+        skipped = 0
+        with self.transaction() as db:
+            for event in events:
+                row = (event.kind.value, event.text, event.speaker, event.source,
+                       to_iso(event.occurred_at))
+                if db.execute(
+                    "SELECT 1 FROM events WHERE kind = ? AND text = ? AND speaker IS ? AND "
+                    "source = ? AND occurred_at = ? LIMIT 1", row,
+                ).fetchone():
+                    skipped += 1
+                    continue
+                cursor = db.execute(
+                    "INSERT INTO events(kind, text, speaker, source, payload, occurred_at, recorded_at)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?)", (*row[:4], dumps(event.payload), row[4], now),
+                )
+                ids.append(EventId(int(cursor.lastrowid or 0)))
+        return ids, skipped
 
     def pending_events(self, limit: int = 1000) -> list[Event]:
         with self._lock:

@@ -255,10 +255,12 @@ class Service:
         transaction; ``ingest`` turns them into memories."""
         return self.ledger.append_events(events)
 
-    def import_chat(self, path: Path) -> list[EventId]:
-        """Validate the whole file (JSON lines, ChatGPT export or LOCOMO), then append all
-        its turns in one transaction."""
-        return self.ledger.append_events(read_chat_file(path))
+    def import_chat(self, path: Path) -> tuple[list[EventId], int]:
+        """Validate the whole file (JSON lines, ChatGPT export or LOCOMO), then append its
+        turns in one transaction, skipping turns already imported (same time, speaker,
+        source and text), so importing a newer export of the same chats adds only what is
+        new. Returns the new events' ids and how many turns were skipped."""
+        return self.ledger.append_new_events(read_chat_file(path))
 
     # -- screen capture -----------------------------------------------------------------
     @property

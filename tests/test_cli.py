@@ -66,6 +66,17 @@ def test_import_chat_jsonl(data_dir: Path, tmp_path: Path) -> None:
     assert [r["text"] for r in rows] == ["Ann: We moved to Porto in 2021.", "Raj: Porto has great tiles."]
     assert str(rows[1]["event_time"]).startswith("2023-05-08T13:57:00")
 
+    # a newer export of the same chat: only the new turn is imported
+    with chat.open("a", encoding="utf-8") as more:
+        more.write('{"speaker": "Ann", "text": "And the trains.", "time": "2023-05-08T15:00:00"}\n')
+    result = run_cli(data_dir, "import-chat", str(chat))
+    assert result.returncode == 0, result.stderr
+    assert "imported 1 chat turns" in result.stdout and "2 already imported" in result.stdout
+    assert run_cli(data_dir, "ingest").returncode == 0
+    rows = [r for r in _memories(data_dir, "--type", "episodic")
+            if r["fields"]["event_type"] == "import_turn"]  # type: ignore[index]
+    assert len(rows) == 3
+
 
 @pytest.mark.parametrize(
     ("content", "expected"),

@@ -38,8 +38,9 @@ def chat_add(service: Service, args: argparse.Namespace) -> int:
 
 
 def import_chat(service: Service, args: argparse.Namespace) -> int:
-    ids = service.import_chat(args.file)
-    print(f"imported {len(ids)} chat turns from {args.file}")
+    ids, skipped = service.import_chat(args.file)
+    already = f" ({skipped} already imported, skipped)" if skipped else ""
+    print(f"imported {len(ids)} chat turns from {args.file}{already}")
     return 0
 
 
