@@ -1,6 +1,7 @@
 """Which memory types a batch touches.
 
-Two informants, each measured per type by bench/memory_extraction.py --route-only:
+Two informants, each measured per type by bench/memory_extraction.py --route-only (which
+of them is used, per type, is MODEL_ROUTED below):
 
 * rules: what the text shows by its form (vault patterns, sequenced steps, links and file
   names, time expressions, the user describing themselves). Deterministic and cheap.
@@ -46,9 +47,14 @@ YES_NO_SCHEMA: dict[str, Any] = {
 YES_NO_MAX_TOKENS = 12
 NEUTRAL_TEXT = "ok."  # the content-free turn a model's yes/no leaning is calibrated on
 
-# The types whose model answer is used (the others are routed by rules only): chosen from
-# the per-type precision/recall measured on the labelled snippets (BENCHMARKS.md).
-MODEL_ROUTED: tuple[MemoryType, ...] = (MemoryType.CORE, MemoryType.EPISODIC, MemoryType.SEMANTIC)
+# The types whose model answer is used: chosen from the per-type precision/recall and
+# margin AUC that bench/memory_extraction.py --route-only measured on the labelled
+# snippets. For SmolLM2-135M and Qwen2.5-Coder-0.5B the calibrated yes/no margins did not
+# separate the types (AUC 0.3-0.7 on most, 0.47 and 0.40 on semantic) while the rules were
+# precise, so no model answer is used: rules route, and a batch they route nowhere goes to
+# the semantic extractor (FALLBACK). A larger model may earn a place here; measure first.
+MODEL_ROUTED: tuple[MemoryType, ...] = ()
+FALLBACK = MemoryType.SEMANTIC
 
 
 def question_task(memory_type: MemoryType) -> str:
@@ -100,5 +106,6 @@ def rule_routes(text: str, has_vault_pattern: bool) -> set[MemoryType]:
 
 
 def combine(by_model: Sequence[MemoryType], by_rules: set[MemoryType]) -> tuple[MemoryType, ...]:
-    chosen = {t for t in by_model if t in MODEL_ROUTED} | by_rules
+    """The model's yes where it is trusted, the rules, and the fallback if that is nothing."""
+    chosen = {t for t in by_model if t in MODEL_ROUTED} | by_rules or {FALLBACK}
     return tuple(t for t in MemoryType if t in chosen)
