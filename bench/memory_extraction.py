@@ -2,10 +2,14 @@
 
     PYTHONPATH=$PWD python bench/memory_extraction.py --model qwen2.5-coder-0.5b
     PYTHONPATH=$PWD python bench/memory_extraction.py --model smollm2-135m --limit 10
+    PYTHONPATH=$PWD python bench/memory_extraction.py --model smollm2-135m --route-only
 
 Writes bench/out/memory_extraction_<model>.json: routing accuracy (exact set, and per type
 precision/recall; model alone and model + rules), extraction precision/recall per type,
-and seconds per snippet. Pass --table to print a table of every JSON file in bench/out.
+and seconds per snippet. ``--route-only`` asks the model the yes/no routing question for
+EVERY type (not only those core.routing.MODEL_ROUTED uses) and runs no extractor: it
+writes memory_extraction_route_<model>.json, from which MODEL_ROUTED is chosen. Pass
+--table to print a table of every JSON file in bench/out.
 """
 
 from __future__ import annotations
@@ -23,9 +27,10 @@ sys.path.insert(0, str(REPO / "bench"))
 
 from memory_extraction_cases import CASES  # noqa: E402
 
-from core.extraction import extract_batch  # noqa: E402
+from core.extraction import extract_batch, pattern_vault_candidates, route_margin  # noqa: E402
 from core.extractors import Candidate, normalize  # noqa: E402
 from core.records import Event, EventId, EventKind, EventStatus, MemoryType  # noqa: E402
+from core.routing import combine, rule_routes  # noqa: E402
 from models.assembly import ensure_model_file  # noqa: E402
 from models.llm import LlamaCppLLM  # noqa: E402
 from models.registry import LLM_MODELS, model_wheel_dir  # noqa: E402
@@ -72,7 +77,7 @@ def _ratio(a: int, b: int) -> float | None:
 def score(results: list[dict[str, object]]) -> dict[str, object]:
     types = [t.value for t in MemoryType]
     summary: dict[str, object] = {"snippets": len(results)}
-    for routed_key in ("routed_by_model", "routed"):
+    for routed_key in ("routed_by_rules", "routed_by_model", "routed"):
         exact = sum(set(r[routed_key]) == set(r["expected_types"]) for r in results)  # type: ignore[arg-type]
         per_type = {}
         for t in types:
@@ -101,12 +106,25 @@ def _report(model_name: str, threads: int, started: float,
             "note": "taken on a shared, loaded 2-core machine", **score(results), "cases": results}
 
 
-def run(model_name: str, models_dir: Path, limit: int, threads: int) -> dict[str, object]:
+def route_case(llm: LlamaCppLLM, events: list[Event]) -> tuple[list[str], list[str], list[str], dict[str, float]]:
+    """Rules, the model's yes for every type (and its calibrated margins), and what
+    core.routing combines of them."""
+    by_rules = rule_routes("\n".join(e.text for e in events), bool(pattern_vault_candidates(events)))
+    margins = {t: route_margin(llm, events, NOW, t) for t in MemoryType}
+    by_model = [t for t in MemoryType if margins[t] > 0]
+    return ([t.value for t in MemoryType if t in by_rules], [t.value for t in by_model],
+            [t.value for t in combine(by_model, by_rules)],
+            {t.value: round(m, 2) for t, m in margins.items()})
+
+
+def run(model_name: str, models_dir: Path, limit: int, threads: int,
+        route_only: bool = False) -> dict[str, object]:
     """Score the cases one by one, rewriting the JSON after each (a cut-short run still
     leaves the scores of the cases it finished)."""
     path = ensure_model_file(LLM_MODELS[model_name], models_dir, model_wheel_dir())
     llm = LlamaCppLLM(model_name, path, n_ctx=2048, n_threads=threads)
     llm.load()
+    name = f"route_{model_name}" if route_only else model_name
     results: list[dict[str, object]] = []
     started = time.perf_counter()
     cases = interleaved(CASES)
@@ -114,25 +132,31 @@ def run(model_name: str, models_dir: Path, limit: int, threads: int) -> dict[str
         events = events_of(case)
         t0 = time.perf_counter()
         error = ""
+        margins: dict[str, float] = {}
         try:
-            extraction = extract_batch(llm, events, NOW)
-            routed_model = [t.value for t in extraction.routed_by_model]
-            routed = [t.value for t in extraction.routed]
-            candidates = list(extraction.candidates)
+            if route_only:
+                routed_rules, routed_model, routed, margins = route_case(llm, events)
+                candidates = []
+            else:
+                extraction = extract_batch(llm, events, NOW)
+                routed_rules = [t.value for t in extraction.routed_by_rules]
+                routed_model = [t.value for t in extraction.routed_by_model]
+                routed = [t.value for t in extraction.routed]
+                candidates = list(extraction.candidates)
         except Exception as exc:  # a failed batch scores as nothing routed or found
-            error, routed_model, routed, candidates = repr(exc), [], [], []
+            error, routed_rules, routed_model, routed, candidates = repr(exc), [], [], [], []
         facts = [(t, kws, any(c.type.value == t and matches(c, kws) for c in candidates))
                  for t, kws in case["facts"]]  # type: ignore[attr-defined]
         results.append({
-            "turns": case["turns"], "expected_types": case["types"], "routed_by_model": routed_model,
-            "routed": routed, "expected_facts": facts, "error": error,
+            "turns": case["turns"], "expected_types": case["types"], "routed_by_rules": routed_rules,
+            "routed_by_model": routed_model, "routed": routed, "margins": margins, "expected_facts": facts, "error": error,
             "candidates": [{"type": c.type.value, "text": c.text, "secret": c.secret, "actor": c.actor,
                             "matches": any(f[0] == c.type.value and matches(c, f[1])
                                            for f in case["facts"])}  # type: ignore[attr-defined]
                            for c in candidates],
             "seconds": round(time.perf_counter() - t0, 2),
         })
-        _write(model_name, _report(model_name, threads, started, results))
+        _write(name, _report(model_name, threads, started, results))
         print(f"[{number}/{len(CASES)}] {results[-1]['seconds']}s routed={routed} "
               f"facts={[f[2] for f in facts]}", flush=True)
     return _report(model_name, threads, started, results)
@@ -150,14 +174,18 @@ def table() -> None:
     for path in sorted(OUT.glob("memory_extraction_*.json")):
         data = json.loads(path.read_text())
         ex = data["extraction"]
-        rows.append((data["model"], data["snippets"], data["routed_by_model_exact_accuracy"],
-                     data["routed_exact_accuracy"], data["seconds_total"], ex))
-    for model, n, acc_model, acc, secs, ex in rows:
-        print(f"\n{model}: {n} snippets, routing exact-set accuracy {acc_model} (model) / {acc} "
-              f"(model+rules), {secs}s total")
-        print(f"{'type':<11}{'expected':>9}{'recall':>8}{'cands':>7}{'precision':>10}")
-        for t, s in ex.items():
-            print(f"{t:<11}{s['expected']:>9}{str(s['recall']):>8}{s['candidates']:>7}{str(s['precision']):>10}")
+        rows.append((path.stem.removeprefix("memory_extraction_"), data))
+    for name, data in rows:
+        print(f"\n{name}: {data['snippets']} snippets, {data['seconds_total']}s total; routing "
+              f"exact-set accuracy: rules {data.get('routed_by_rules_exact_accuracy')}, model "
+              f"{data['routed_by_model_exact_accuracy']}, combined {data['routed_exact_accuracy']}")
+        print(f"{'type':<11}{'rules P/R':>12}{'model P/R':>12}{'routed P/R':>12}"
+              f"{'expected':>9}{'recall':>8}{'cands':>7}{'precision':>10}")
+        for t, s in data["extraction"].items():
+            pr = [data.get(f"{k}_per_type", {}).get(t, {}) for k in ("routed_by_rules", "routed_by_model", "routed")]
+            cells = "".join(f"{str(p.get('precision'))+'/'+str(p.get('recall')):>12}" for p in pr)
+            print(f"{t:<11}{cells}{s['expected']:>9}{str(s['recall']):>8}{s['candidates']:>7}"
+                  f"{str(s['precision']):>10}")
 
 
 def main() -> None:
@@ -167,12 +195,13 @@ def main() -> None:
     parser.add_argument("--limit", type=int, default=0)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--table", action="store_true")
+    parser.add_argument("--route-only", action="store_true")
     args = parser.parse_args()
     if args.table:
         table()
         return
-    report = run(args.model, args.models_dir, args.limit, args.threads)
-    out = _write(args.model, report)
+    report = run(args.model, args.models_dir, args.limit, args.threads, args.route_only)
+    out = _write(f"route_{args.model}" if args.route_only else args.model, report)
     print(json.dumps({k: v for k, v in report.items() if k != "cases"}, indent=1))
     print(f"wrote {out}")
 

@@ -19,20 +19,20 @@ from typing import Any
 
 import assets
 from core.errors import ExtractionError
-from core.extractors import (
-    EXTRACTORS,
-    ROUTER_SCHEMA,
-    Candidate,
-    Extractor,
-    ItemContext,
+from core.extractors import EXTRACTORS, Candidate, Extractor, ItemContext, vault_candidate
+from core.records import Event, EventId, EventKind, EventStatus, MemoryType
+from core.routing import (
+    MODEL_ROUTED,
+    NEUTRAL_TEXT,
+    YES_NO_MAX_TOKENS,
+    YES_NO_SCHEMA,
+    combine,
+    parse_yes_no,
+    question_task,
     rule_routes,
-    vault_candidate,
 )
-from core.records import Event, EventKind, MemoryType
 from core.vault import detect_vault_items
-from models.llm import ChatMessage, JsonLLM
-
-ROUTER_MAX_TOKENS = 30
+from models.llm import ChatMessage, ChoiceLLM, JsonLLM
 
 
 @dataclass(frozen=True)
@@ -43,8 +43,7 @@ class BatchExtraction:
 
     @property
     def routed(self) -> tuple[MemoryType, ...]:
-        chosen = set(self.routed_by_model) | set(self.routed_by_rules)
-        return tuple(t for t in MemoryType if t in chosen)
+        return combine(self.routed_by_model, set(self.routed_by_rules))
 
 
 def _speaker(event: Event) -> str:
@@ -66,11 +65,12 @@ def render_events(events: Sequence[Event]) -> str:
 
 
 def build_messages(task: str, events: Sequence[Event], now: datetime) -> list[ChatMessage]:
-    """One system prompt for every call, then the events, then the task: the router and
-    all extractors of a batch share the prefix, so llama.cpp evaluates it once."""
+    """One system prompt for every call, then the events, then the task (a prompt file's
+    name, or the text of a routing question): the router's questions and all extractors
+    of a batch share the prefix, so llama.cpp evaluates it once."""
     system = Template(assets.read_text("prompts/memory_system.txt")).substitute(
         today=now.astimezone().strftime("%A %Y-%m-%d")).strip()
-    task_text = assets.read_text(f"prompts/{task}").strip()
+    task_text = assets.read_text(f"prompts/{task}").strip() if task.endswith(".txt") else task
     return [ChatMessage("system", system),
             ChatMessage("user", f"{render_events(events)}\n\n{task_text}")]
 
@@ -106,11 +106,38 @@ def _ask(llm: JsonLLM, messages: list[ChatMessage], schema: dict[str, Any],
     return value
 
 
-def route(llm: JsonLLM, events: Sequence[Event], now: datetime) -> tuple[MemoryType, ...]:
-    answer = _ask(llm, build_messages("route.txt", events, now), ROUTER_SCHEMA,
-                  ROUTER_MAX_TOKENS, "router")
-    named = set(answer.get("types", []))
-    return tuple(t for t in MemoryType if t.value in named)
+_BASELINES: dict[tuple[str, MemoryType], float] = {}
+
+
+def _neutral(now: datetime) -> list[Event]:
+    return [Event(EventId(0), EventKind.CHAT, NEUTRAL_TEXT, now, "user", "chat", {},
+                  EventStatus.PENDING, 0)]
+
+
+def route_margin(llm: JsonLLM | ChoiceLLM, events: Sequence[Event], now: datetime,
+                 memory_type: MemoryType) -> float:
+    """How much more the model leans to "yes" for these events than for a content-free
+    turn (calibration: small models lean to "yes" whatever they read). Positive: route.
+    A model that cannot score answers (a server) answers the grammar-constrained
+    yes/no instead: +1 or -1."""
+    task = question_task(memory_type)
+    if not hasattr(llm, "yes_no_margin"):
+        raw = llm.complete_json(build_messages(task, events, now), YES_NO_SCHEMA,
+                                YES_NO_MAX_TOKENS)
+        answer = parse_yes_no(raw)
+        if answer is None:
+            raise ExtractionError(f"router ({memory_type.value}): the answer was cut short ({raw!r})")
+        return 1.0 if answer else -1.0
+    key = (llm.name, memory_type)
+    if key not in _BASELINES:
+        _BASELINES[key] = llm.yes_no_margin(build_messages(task, _neutral(now), now))
+    return llm.yes_no_margin(build_messages(task, events, now)) - _BASELINES[key]
+
+
+def route(llm: JsonLLM, events: Sequence[Event], now: datetime,
+          types: Sequence[MemoryType] = MODEL_ROUTED) -> tuple[MemoryType, ...]:
+    """The types among ``types`` the model says the batch touches, one question each."""
+    return tuple(t for t in types if route_margin(llm, events, now, t) > 0)
 
 
 def _cited(item: dict[str, Any], events: Sequence[Event]) -> list[Event]:
@@ -146,11 +173,12 @@ def pattern_vault_candidates(events: Sequence[Event]) -> list[Candidate]:
 
 
 def extract_batch(llm: JsonLLM, events: Sequence[Event], now: datetime) -> BatchExtraction:
-    """Route, then run the routed extractors (episodic's raw records are written anyway)."""
+    """Route, then run the routed extractors (episodic's raw records are written anyway).
+    The model is asked only about the types the rules did not already route."""
     pattern_vault = pattern_vault_candidates(events)
     by_rules = rule_routes("\n".join(e.text for e in events), bool(pattern_vault))
-    by_model = route(llm, events, now)
-    routed = set(by_model) | by_rules
+    by_model = route(llm, events, now, [t for t in MODEL_ROUTED if t not in by_rules])
+    routed = set(combine(by_model, by_rules))
     candidates: list[Candidate] = list(pattern_vault)
     for memory_type in MemoryType:
         if memory_type in routed:

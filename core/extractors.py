@@ -179,26 +179,3 @@ EXTRACTORS: dict[MemoryType, Extractor] = {e.type: e for e in (
                "value": _string(80), "sensitivity": {"type": "string", "enum": list(SENSITIVITY)}},
               3, 200, _vault),
 )}
-
-ROUTER_SCHEMA: dict[str, Any] = {
-    "type": "object", "required": ["types"], "properties": {"types": {
-        "type": "array", "minItems": 1, "maxItems": 3,
-        "items": {"type": "string", "enum": [t.value for t in MemoryType]}}},
-}
-
-_STEPS = re.compile(r"\b(first|then|next|after that|finally|step \d)\b|^\s*\d[.)] ", re.I | re.M)
-_RESOURCE = re.compile(r"https?://\S+|\b[\w-]+\.(pdf|docx?|xlsx?|pptx?|csv|md|txt|py|js|ts|json)\b"
-                       r"|(?:~|/)[\w.-]+/[\w./-]+", re.I)
-
-
-def rule_routes(text: str, has_vault_pattern: bool) -> set[MemoryType]:
-    """Types the text itself shows, whatever the model says: vault patterns, numbered or
-    sequenced steps (at least two markers), links and file names."""
-    routes: set[MemoryType] = set()
-    if has_vault_pattern:
-        routes.add(MemoryType.VAULT)
-    if len(_STEPS.findall(text)) >= 2:
-        routes.add(MemoryType.PROCEDURAL)
-    if _RESOURCE.search(text):
-        routes.add(MemoryType.RESOURCE)
-    return routes

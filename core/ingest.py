@@ -89,10 +89,15 @@ def record_pending(ledger: Ledger, embedder: Embedder, report: IngestReport,
                    progress: Progress = NULL_PROGRESS) -> None:
     """Phase 1: raw episodic records and batches for every pending event."""
     total = ledger.count_events().get("pending", 0)
-    while events := ledger.pending_events(limit=RECORD_CHUNK):
+    while True:
         check_cancelled(progress)
-        groups = group_events(events, embedder.embed([e.text for e in events]))
+        # read, group and write in one transaction: an ask recording events while the
+        # background ingest does cannot give an event two raw records
         with ledger.transaction() as db:
+            events = ledger.pending_events(limit=RECORD_CHUNK)
+            if not events:
+                break
+            groups = group_events(events, embedder.embed([e.text for e in events]))
             writer = MemoryWriter(ledger, db, "ingest")
             for event in events:
                 writer.add(episodic_record(event), "raw episodic record of an event")

@@ -53,7 +53,7 @@ from gpu.offload_plan import OffloadPlan, plan_offload
 from models.assembly import check_gguf_header, ensure_model_file, verify
 from models.embedder import Embedder, SentenceTransformerEmbedder
 from models.llm import LLM, JsonLLM, LlamaCppLLM, RuntimeOptions
-from models.llm_worker import LLMWorker
+from models.llm_worker import LLMWorker, Priority, QueuedModel
 from models.ocr import OcrEngine, RapidOcrEngine
 from models.openai_llm import OpenAICompatibleLLM
 from models.registry import LLM_MODELS, model_wheel_dir
@@ -321,10 +321,16 @@ class Service:
                                now=self._clock)
 
     def _json_llm(self, progress: Progress) -> JsonLLM:
+        """The model through the worker's queue at ingest priority (a question goes first)."""
         llm = self.load_llm(progress)
         if not hasattr(llm, "complete_json"):
             raise ModelError(llm.name, "cannot answer with schema-constrained JSON")
-        return llm  # type: ignore[return-value]
+        return QueuedModel(self.llm_worker(progress), Priority.INGEST)
+
+    def pending_ingest(self) -> int:
+        """Events not yet recorded plus batches not yet extracted: work for `ingest`."""
+        return (self.ledger.count_events().get("pending", 0)
+                + batch_log.count_batches(self.ledger).get("pending", 0))
 
     def record_events(self, progress: Progress = NULL_PROGRESS) -> IngestReport:
         """Only the raw episodic records (fast, no LLM); extraction waits for `ingest`."""

@@ -86,6 +86,15 @@ class CaptureSettings(_Section):
             except re.error as exc:
                 raise ValueError(f"{pattern!r} is not a regular expression: {exc}") from None
         return patterns
+class IngestSettings(_Section):
+    """The desktop app's background ingest (typed memories from pending events)."""
+
+    background_interval_s: float = Field(
+        30.0, ge=0.0, le=86400.0, description="how often the app looks for pending events; 0: never")
+    idle_s: float = Field(5.0, ge=0.0, le=3600.0,
+                          description="and starts an ingest only after this long without typing")
+
+
 class IndexSettings(_Section):
     chroma_host: str = Field("", description="a Chroma server (`chroma run`); empty: embedded")
     chroma_port: int = Field(8000, ge=1, le=65535)
@@ -97,6 +106,7 @@ class Settings(_Section):
     retrieval: RetrievalSettings = RetrievalSettings()
     capture: CaptureSettings = CaptureSettings()
     index: IndexSettings = IndexSettings()
+    ingest: IngestSettings = IngestSettings()
 
 
 def _describe(error: ErrorDetails) -> tuple[str, str]:

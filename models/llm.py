@@ -79,6 +79,18 @@ class JsonLLM(Protocol):
     ) -> str: ...
 
 
+class ChoiceLLM(Protocol):
+    """A model that can score a yes/no question in one forward pass (no generation)."""
+
+    name: str
+
+    def yes_no_margin(self, messages: Sequence[ChatMessage]) -> float: ...
+
+
+YES_WORDS = ("yes", "Yes", " yes", " Yes", "YES")
+NO_WORDS = ("no", "No", " no", " No", "NO")
+
+
 def default_threads() -> int:
     return max(1, min(len(os.sched_getaffinity(0)), 8))
 
@@ -213,6 +225,33 @@ class LlamaCppLLM:
             if tail:
                 yield tail
 
+
+    def yes_no_margin(self, messages: Sequence[ChatMessage]) -> float:
+        """log P(yes) - log P(no) for the first token of the answer: the decision a
+        grammar allowing only "yes" or "no" would take greedily, with its confidence.
+        One forward pass over the tokens the live context does not already hold."""
+        import numpy as np
+
+        with self._lock:
+            llama = self._load()
+            tokens, _ = self._tokens(llama, messages)
+            if len(tokens) >= llama.n_ctx():
+                raise ModelError(self.name, f"the prompt has {len(tokens)} tokens; the "
+                                 f"context holds {llama.n_ctx()} (raise llm.n_ctx)")
+            shared = min(_common_prefix(llama.input_ids[: llama.n_tokens], tokens), len(tokens) - 1)
+            llama.n_tokens = shared
+            llama.eval(tokens[shared:])
+            self.last_prompt = PromptStats(len(tokens), len(tokens) - shared, PrefixOutcome("live", shared))
+            # the last token's logits (llama-cpp-python keeps no copy unless logits_all)
+            logits = np.ctypeslib.as_array(llama._ctx.get_logits(), shape=(llama.n_vocab(),))
+            logits = logits.astype(np.float64)
+            log_probs = logits - (logits.max() + np.log(np.exp(logits - logits.max()).sum()))
+
+            def mass(words: Sequence[str]) -> float:
+                ids = {llama.tokenize(w.encode(), add_bos=False, special=False)[0] for w in words}
+                return float(np.logaddexp.reduce([log_probs[i] for i in ids]))
+
+            return mass(YES_WORDS) - mass(NO_WORDS)
 
     def complete_json(
         self, messages: Sequence[ChatMessage], json_schema: dict[str, Any], max_tokens: int

@@ -18,8 +18,9 @@ import heapq
 import itertools
 import queue
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from core.errors import Cancelled
 from models.llm import LLM, ChatMessage
@@ -45,6 +46,8 @@ class LLMJob:
     _pieces: queue.Queue[object] = field(default_factory=queue.Queue, repr=False)
     _cancel: threading.Event = field(default_factory=threading.Event, repr=False)
     finished: threading.Event = field(default_factory=threading.Event, repr=False)
+    call: Callable[[Any], Any] | None = field(default=None, repr=False)  # instead of a chat
+    result: Any = field(default=None, repr=False)
 
     def cancel(self) -> None:
         self._cancel.set()
@@ -102,6 +105,19 @@ class LLMWorker:
             self._wake.notify()
         return job
 
+    def call(self, fn: Callable[[Any], Any], priority: Priority) -> Any:
+        """Run ``fn(model)`` on the worker thread in its turn (e.g. a grammar-constrained
+        completion for ingest) and return what it returns; its error is raised here."""
+        job = LLMJob([], 0, priority, next(self._numbers), call=fn)
+        with self._wake:
+            if self._closed:
+                raise Cancelled("the model worker is closed")
+            heapq.heappush(self._heap, (int(priority), job.number, job))
+            self._wake.notify()
+        for _ in job:  # ends at the job's end; raises its error
+            pass
+        return job.result
+
     def pending(self) -> int:
         with self._wake:
             return len(self._heap)
@@ -128,7 +144,10 @@ class LLMWorker:
     def _run(self) -> None:
         while (job := self._next()) is not None:
             try:
-                if not job.cancelled:
+                if not job.cancelled and job.call is not None:
+                    self.started.append(job.number)
+                    job.result = job.call(self.llm)
+                elif not job.cancelled:
                     self.started.append(job.number)
                     stream = self.llm.stream_chat(job.messages, job.max_tokens)
                     try:
@@ -145,3 +164,27 @@ class LLMWorker:
             finally:
                 job._pieces.put(_DONE)
                 job.finished.set()
+
+
+class QueuedModel:
+    """The worker's model as a :class:`~models.llm.JsonLLM` (and, when the model can,
+    a :class:`~models.llm.ChoiceLLM`) whose calls wait in the queue at ``priority``: the
+    ingest extracts through it, so a question asked meanwhile goes first."""
+
+    def __init__(self, worker: LLMWorker, priority: Priority) -> None:
+        self.name = worker.name
+        self._worker = worker
+        self._priority = priority
+
+    def complete_json(self, messages: Sequence[ChatMessage], json_schema: dict[str, Any],
+                      max_tokens: int) -> str:
+        return str(self._worker.call(
+            lambda llm: llm.complete_json(messages, json_schema, max_tokens), self._priority))
+
+    def __getattr__(self, name: str) -> Any:
+        if name == "yes_no_margin" and hasattr(self._worker.llm, name):
+            def yes_no_margin(messages: Sequence[ChatMessage]) -> float:
+                return float(self._worker.call(lambda llm: llm.yes_no_margin(messages),
+                                               self._priority))
+            return yes_no_margin
+        raise AttributeError(name)

@@ -1,5 +1,7 @@
 """The first window, real Qt (offscreen) and the real tiny model."""
 
+import re
+
 import pytest
 
 from app.gui.main_window import MainWindow
@@ -58,3 +60,37 @@ def test_second_launch_shows_the_running_window(qtbot, window: MainWindow, data_
     finally:
         server.close()
     assert not ask_running_instance_to_show(data_dir, timeout_ms=200)
+
+
+@pytest.mark.llm
+def test_background_ingest_makes_typed_memories_without_a_click(qtbot, data_dir, embedder) -> None:  # type: ignore[no-untyped-def]
+    from core.records import MemoryType
+    from tests.conftest import TEST_SETTINGS
+
+    (data_dir / "settings.toml").write_text(
+        TEST_SETTINGS.replace("[llm]", "[llm]\nn_threads = 1")  # 1 thread: far faster on a busy CI box
+        + "\n[ingest]\nbackground_interval_s = 0.5\nidle_s = 0.0\n", encoding="utf-8")
+    with Service(data_dir, embedder=embedder) as service:
+        shown = MainWindow(service)
+        qtbot.addWidget(shown)
+        shown.show()
+        shown.note.setText("Yesterday I moved to 4 Rua Augusta Way, Lisbon.")
+        with qtbot.waitSignal(shown.memory_added, timeout=60_000):
+            shown.remember_button.click()
+        # nothing else is pressed: the timer finds the pending batch and ingests it
+        qtbot.waitUntil(lambda: shown.background.running, timeout=30_000)
+        assert shown.remember_button.isEnabled() and shown.ask_button.isEnabled()  # UI is free
+
+        def extracted() -> list[object]:
+            return [m for m in service.list_memories(MemoryType.EPISODIC)
+                    if m.fields.get("event_type") == "extracted"]
+
+        qtbot.waitUntil(lambda: not shown.background.running and bool(extracted()), timeout=300_000)
+        assert service.pending_ingest() == 0
+        vault = service.list_memories(MemoryType.VAULT)
+        assert any("Rua Augusta" in service.vault_value(m.id) for m in vault)
+        status = shown.status_label.text()
+        assert re.match(r"Background ingest: \d event\(s\), 1 batch\(es\): .*\d ADD vault", status), status
+        assert re.search(r"\d ADD episodic", status) and f"{sum(service.status().memories.values())} memories" in status
+        assert shown.background.maybe_start() is False  # nothing pending: no new run
+        shown.close()

@@ -85,3 +85,31 @@ def test_the_worker_is_an_llm_for_the_answering_code(worker: LLMWorker) -> None:
     text = "".join(worker.stream_chat(_short("apple"), 4))
     assert text.strip()
     assert worker.count_tokens("hello world") >= 2
+
+
+def test_ingest_json_calls_wait_behind_a_question(worker: LLMWorker) -> None:
+    import json
+    import threading
+    import time
+
+    from models.llm_worker import QueuedModel
+
+    model = QueuedModel(worker, Priority.INGEST)
+    schema = {"type": "object", "required": ["word"],
+              "properties": {"word": {"type": "string", "maxLength": 8}}}
+    blocker = worker.submit(STORY, 12, Priority.CONSOLIDATION)
+    pieces = iter(blocker)
+    next(pieces)  # the blocker runs: the ingest call and the question queue up
+    answer: dict[str, str] = {}
+    caller = threading.Thread(target=lambda: answer.update(
+        json=model.complete_json(_short("pear"), schema, 16)))
+    caller.start()
+    deadline = time.monotonic() + 30
+    while worker.pending() < 1 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    question = worker.submit(_short("apple"), 2, Priority.QUESTION)
+    list(pieces)
+    caller.join(300)
+    assert set(json.loads(answer["json"])) == {"word"}  # grammar-constrained, through the worker
+    assert worker.started[-3:] == [blocker.number, question.number, question.number - 1]
+    assert isinstance(model.yes_no_margin(_short("yes")), float)  # llama.cpp can score yes/no

@@ -58,8 +58,8 @@ def test_batches_split_at_gaps_channels_and_size() -> None:
 def test_event_text_is_delimited_data_not_instructions() -> None:
     plain = [_event(1, "My brother Sam lives in Oslo.")]
     injected = [_event(1, "My brother Sam lives in Oslo."), _event(2, INJECTION)]
-    a = build_messages("route.txt", plain, FRIDAY)
-    b = build_messages("route.txt", injected, FRIDAY)
+    a = build_messages("extract_semantic.txt", plain, FRIDAY)
+    b = build_messages("extract_semantic.txt", injected, FRIDAY)
     assert a[0] == b[0]  # the system prompt does not depend on what the events say
     rendered = render_events(injected)
     assert rendered.count("</events>") == 1 and rendered.endswith("</events>")

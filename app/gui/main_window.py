@@ -22,9 +22,11 @@ from PySide6.QtWidgets import (
 )
 
 import assets
+from app.gui.background_ingest import BackgroundIngest
 from app.gui.errors import describe
 from app.gui.ops import OpContext, OpRunner
 from core.answer import Answer
+from core.ingest import IngestReport
 from core.service import Service
 
 PROGRESS_DELAY_MS = 600
@@ -36,6 +38,7 @@ class MainWindow(QMainWindow):
     answer_finished = Signal(object)  # Answer, or the error
     answer_token = Signal(str)  # each streamed piece, after it is shown
     memory_added = Signal(int)
+    background_ingested = Signal(object)  # IngestReport, or the error
 
     def __init__(self, service: Service) -> None:
         super().__init__()
@@ -82,6 +85,11 @@ class MainWindow(QMainWindow):
         self.question.returnPressed.connect(self.ask)
         self.remember_button.clicked.connect(self.remember)
         self.note.returnPressed.connect(self.remember)
+        self.background = BackgroundIngest(service, self)
+        self.background.progressed.connect(self.status_label.setText)
+        self.background.finished.connect(self._on_background_ingest)
+        for box in (self.question, self.note):
+            box.textEdited.connect(lambda _text: self.background.note_activity())
         self.refresh_status()
 
     # -- status -------------------------------------------------------------------------
@@ -91,7 +99,15 @@ class MainWindow(QMainWindow):
         self.status_label.setText(
             f"{total} memories · model {report.llm} · {report.data_dir}")
 
+    def _on_background_ingest(self, result: object) -> None:
+        if isinstance(result, IngestReport):
+            self.refresh_status()
+            self.status_label.setText(
+                f"Background ingest: {result.summary()} · {self.status_label.text()}")
+        self.background_ingested.emit(result)
+
     def _busy(self, busy: bool) -> None:
+        self.background.note_activity()
         self.ask_button.setEnabled(not busy)
         self.remember_button.setEnabled(not busy)
         if busy:
@@ -160,7 +176,7 @@ class MainWindow(QMainWindow):
 
         def work(_context: OpContext) -> Any:
             event_id = self.service.add_chat_turn("user", text)
-            self.service.record_events(_context)  # typed extraction: `rememora ingest`
+            self.service.record_events(_context)  # typed memories: the background ingest
             return event_id
 
         def done(event_id: int) -> None:
@@ -198,6 +214,7 @@ class MainWindow(QMainWindow):
             self.hide()
             event.ignore()
             return
+        self.background.stop()
         self.ops.wait()
         super().closeEvent(event)
 
