@@ -11,7 +11,7 @@ retrieve the same memories share a longer prefix with the live context) and the 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from string import Template
@@ -38,17 +38,25 @@ def _when(memory: Memory) -> str:
     return moment.astimezone().strftime("%Y-%m-%d %H:%M")
 
 
+def _line(alias: int, memory: Memory, vault_values: Mapping[MemoryId, str]) -> str:
+    text = memory.text
+    if memory.type is MemoryType.VAULT and memory.id in vault_values:
+        text = f"{text}: {vault_values[memory.id]}"
+    return f"[{alias}] ({_when(memory)}, {memory.type.value}) {text}"
+
+
 def build_messages(
-    question: str, hits: Sequence[SearchHit], core: Sequence[Memory], now: datetime
+    question: str, hits: Sequence[SearchHit], core: Sequence[Memory], now: datetime,
+    vault_values: Mapping[MemoryId, str] | None = None,
 ) -> list[ChatMessage]:
+    """``vault_values``: the decrypted values the question asked for, by entry; any other
+    vault entry is shown by its label only."""
     core_text = "\n".join(f"[{m.fields.get('block', 'core')}] {m.text}" for m in core if m.text)
     system = Template(assets.read_text("prompts/answer_system.txt")).substitute(
         core=f"What you know about the user and yourself:\n{core_text}" if core_text else "",
     ).strip()
-    lines = [
-        f"[{alias}] ({_when(hit.memory)}, {hit.memory.type.value}) {hit.memory.text}"
-        for alias, hit in enumerate(hits, start=1)
-    ]
+    lines = [_line(alias, hit.memory, vault_values or {})
+             for alias, hit in enumerate(hits, start=1)]
     user = (f"Today is {now.astimezone():%A %Y-%m-%d}.\nMemories:\n" + "\n".join(lines)
             + f"\n\nQuestion: {question}")
     return [ChatMessage("system", system, stable=True), ChatMessage("user", user)]
@@ -73,6 +81,7 @@ def parse_citations(text: str, aliases: Sequence[MemoryId]) -> tuple[MemoryId, .
 def answer(
     question: str, hits: Sequence[SearchHit], core: Sequence[Memory], llm: LLM,
     now: datetime, max_tokens: int, on_token: Callable[[str], None],
+    vault_values: Mapping[MemoryId, str] | None = None,
 ) -> Answer:
     """Stream an answer through ``on_token``. With no relevant memory the model is not
     asked at all: the answer says so plainly instead of guessing."""
@@ -81,7 +90,8 @@ def answer(
         return Answer(question, NOTHING_RELEVANT, (), (), used_llm=False)
     hits = in_time_order(hits)
     pieces: list[str] = []
-    for piece in llm.stream_chat(build_messages(question, hits, core, now), max_tokens):
+    for piece in llm.stream_chat(build_messages(question, hits, core, now, vault_values),
+                                    max_tokens):
         pieces.append(piece)
         on_token(piece)
     text = "".join(pieces).strip()
