@@ -15,10 +15,10 @@ from __future__ import annotations
 
 import re
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from itertools import takewhile
 from datetime import datetime
+from itertools import takewhile
 from string import Template
 
 import assets
@@ -43,9 +43,19 @@ def _when(memory: Memory) -> str:
     return moment.astimezone().strftime("%Y-%m-%d %H:%M")
 
 
+def _line(alias: int, memory: Memory, vault_values: Mapping[MemoryId, str]) -> str:
+    text = memory.text
+    if memory.type is MemoryType.VAULT and memory.id in vault_values:
+        text = f"{text}: {vault_values[memory.id]}"
+    return f"[{alias}] ({_when(memory)}, {memory.type.value}) {text}"
+
+
 def build_messages(
-    question: str, hits: Sequence[SearchHit], core: Sequence[Memory], now: datetime
+    question: str, hits: Sequence[SearchHit], core: Sequence[Memory], now: datetime,
+    vault_values: Mapping[MemoryId, str] | None = None,
 ) -> list[ChatMessage]:
+    """``vault_values``: the decrypted values the question asked for, by entry; any other
+    vault entry is shown by its label only."""
     core_text = "\n".join(f"[{m.fields.get('block', 'core')}] {m.text}" for m in core if m.text)
     system = Template(assets.read_text("prompts/answer_system.txt")).substitute(
         core=f"What you know about the user and yourself:\n{core_text}" if core_text else "",
@@ -53,7 +63,7 @@ def build_messages(
     user = f"Today is {now.astimezone():%A %Y-%m-%d}.\nMemories:"
     segment_ends = []
     for alias, hit in enumerate(hits, start=1):
-        user += f"\n[{alias}] ({_when(hit.memory)}, {hit.memory.type.value}) {hit.memory.text}"
+        user += "\n" + _line(alias, hit.memory, vault_values or {})
         segment_ends.append(len(user))
     user += f"\n\nQuestion: {question}"
     return [ChatMessage("system", system, stable=True),
@@ -100,17 +110,19 @@ def parse_citations(text: str, aliases: Sequence[MemoryId]) -> tuple[MemoryId, .
 def answer(
     question: str, hits: Sequence[SearchHit], core: Sequence[Memory], llm: LLM,
     now: datetime, max_tokens: int, on_token: Callable[[str], None],
-    order: MemoryOrder | None = None,
+    order: MemoryOrder | None = None, vault_values: Mapping[MemoryId, str] | None = None,
 ) -> Answer:
     """Stream an answer through ``on_token``. With no relevant memory the model is not
     asked at all: the answer says so plainly instead of guessing. ``order`` remembers
-    what recent prompts showed (without it, memories are shown oldest first)."""
+    what recent prompts showed (without it, memories are shown oldest first);
+    ``vault_values`` are the decrypted values the question asked for."""
     if not hits:
         on_token(NOTHING_RELEVANT)
         return Answer(question, NOTHING_RELEVANT, (), (), used_llm=False)
     hits = order.arrange(hits) if order is not None else in_time_order(hits)
     pieces: list[str] = []
-    for piece in llm.stream_chat(build_messages(question, hits, core, now), max_tokens):
+    for piece in llm.stream_chat(build_messages(question, hits, core, now, vault_values),
+                                    max_tokens):
         pieces.append(piece)
         on_token(piece)
     text = "".join(pieces).strip()

@@ -85,9 +85,13 @@ def sync_index(ledger: Ledger, index: VectorIndex, embedder: Embedder,
     return len(pending)
 
 
-def record_pending(ledger: Ledger, embedder: Embedder, report: IngestReport,
+def record_pending(ledger: Ledger, index: VectorIndex, embedder: Embedder, report: IngestReport,
                    progress: Progress = NULL_PROGRESS) -> None:
-    """Phase 1: raw episodic records and batches for every pending event."""
+    """Phase 1: raw episodic records and batches for every pending event.
+
+    Each turn is embedded once: the vector of its episodic record both groups the events
+    into batches and goes into Chroma right after the transaction (a crash in between
+    leaves the records ``index_pending``, and `sync_index` embeds them again)."""
     total = ledger.count_events().get("pending", 0)
     while True:
         check_cancelled(progress)
@@ -97,14 +101,17 @@ def record_pending(ledger: Ledger, embedder: Embedder, report: IngestReport,
             events = ledger.pending_events(limit=RECORD_CHUNK)
             if not events:
                 break
-            groups = group_events(events, embedder.embed([e.text for e in events]))
+            records = [episodic_record(event) for event in events]
+            vectors = embedder.embed([record.text for record in records])
+            groups = group_events(events, vectors)
             writer = MemoryWriter(ledger, db, "ingest")
-            for event in events:
-                writer.add(episodic_record(event), "raw episodic record of an event")
-                report.ops[(Op.ADD.value, MemoryType.EPISODIC.value)] += 1
+            written = [writer.add(record, "raw episodic record of an event") for record in records]
+            report.ops[(Op.ADD.value, MemoryType.EPISODIC.value)] += len(written)
             for group in groups:
                 batch_log.insert_batch(db, [e.id for e in group])
             ledger.mark_events_processed(db, [e.id for e in events])
+        index.upsert(written, vectors)
+        ledger.mark_indexed([memory.id for memory in written])
         report.events += len(events)
         progress.update(report.events, total, "recording events")
 
@@ -187,7 +194,7 @@ def process_pending(ledger: Ledger, index: VectorIndex, embedder: Embedder,
                     now: Callable[[], datetime] | None = None) -> IngestReport:
     """Record pending events; then, given a model, extract typed memories from batches."""
     report = IngestReport()
-    record_pending(ledger, embedder, report, progress)
+    record_pending(ledger, index, embedder, report, progress)
     if reconciler is not None and load_llm is not None and now is not None:
         extract_pending(ledger, index, embedder, reconciler, load_llm, now, report, progress)
     report.indexed = sync_index(ledger, index, embedder, progress)

@@ -44,7 +44,7 @@ from core.records import (
 from core.reconcile import Reconciler
 from core.retrieve import RetrievalSettings, search
 from core.settings import Settings, load_settings
-from core.vault import VaultCipher
+from core.vault import VaultCipher, question_names_entry
 from core.vector_index import ChromaIndex, VectorIndex
 from gpu.devices import discover
 from gpu.gguf_header import GGUFError, read_model_shape
@@ -386,9 +386,19 @@ class Service:
             on_token(piece)
 
         result = answer(question, hits, core, llm, self._clock(),
-                        self.settings.llm.max_answer_tokens, forward, self._memory_order)
+                        self.settings.llm.max_answer_tokens, forward, order=self._memory_order,
+                        vault_values=self.requested_vault_values(question, hits))
         self.ledger.record_access(list(result.cited or result.context))
         return result
+
+    def requested_vault_values(self, question: str,
+                               hits: Sequence[SearchHit]) -> dict[MemoryId, str]:
+        """Decrypted values of the retrieved vault entries that ``question`` asks for
+        (and of no others): what the answer prompt may show."""
+        return {hit.memory.id: self.vault_value(hit.memory.id) for hit in hits
+                if hit.memory.type is MemoryType.VAULT
+                and question_names_entry(question, hit.memory.fields.get("label", ""),
+                                         hit.memory.fields.get("vault_type", ""))}
 
     # -- benchmarks -----------------------------------------------------------------------
     def bench_kv(self, model: str | None = None, repeats: int = 3, prefix_tokens: int = 1600,

@@ -3,7 +3,8 @@
 Values are encrypted with Fernet (AES-128-CBC + HMAC-SHA256, from ``cryptography``) under
 a key kept in ``<data dir>/vault.key`` with 0600 permissions; the ledger stores only the
 token. What is embedded and searched is the entry's label, never its value. (Key storage
-is hardened in the security work; this is the at-rest baseline.)
+is hardened in the security work; this is the at-rest baseline.) A value is decrypted for
+an answer only when the question names its entry (`question_names_entry`).
 
 A cheap pattern detector also flags vault-looking text (street addresses, IBANs, card
 numbers, "password is …"), so a weak model cannot leak those into plain memories.
@@ -88,3 +89,20 @@ def detect_vault_items(text: str) -> list[VaultMatch]:
             if value and all(value not in f.value for f in found):
                 found.append(VaultMatch(value, vault_type, label, sensitivity))
     return found
+
+
+_WORD = re.compile(r"[a-z0-9]+")
+# words that name no particular entry ("what number of cats", "my ID"): never enough alone
+_GENERIC = frozenset("number no id my the a an of for to is s me i your our".split())
+
+
+def _entry_words(text: str) -> set[str]:
+    return {w for w in _WORD.findall(text.lower().replace("'s", "")) if w not in _GENERIC}
+
+
+def question_names_entry(question: str, label: str, vault_type: str) -> bool:
+    """Whether ``question`` asks for this vault entry: it shares a specific word with the
+    entry's label or kind ("bank account number" and "account number", "home address" and
+    "address"). Only then may the entry's value reach the answer prompt."""
+    entry = _entry_words(label) | _entry_words(vault_type.replace("_", " "))
+    return bool(entry & _entry_words(question))

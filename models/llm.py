@@ -234,7 +234,7 @@ class LlamaCppLLM:
 
         with self._lock:
             llama = self._load()
-            tokens, _ = self._tokens(llama, messages)
+            tokens, _, _ = self._tokens(llama, messages)
             if len(tokens) >= llama.n_ctx():
                 raise ModelError(self.name, f"the prompt has {len(tokens)} tokens; the "
                                  f"context holds {llama.n_ctx()} (raise llm.n_ctx)")

@@ -62,3 +62,33 @@ def test_reindex_rebuilds_chroma_from_ledger(service: Service) -> None:
     assert checks["index"].ok, checks["index"].detail
     assert service.index.count(MemoryType.EPISODIC) == 2
     assert service.index.count(MemoryType.CORE) == 1
+
+
+class TextCountingEmbedder:
+    """The real embedder; every text it is asked to embed is kept in ``texts``."""
+
+    def __init__(self, inner) -> None:  # type: ignore[no-untyped-def]
+        self.inner, self.name, self.dimension = inner, inner.name, inner.dimension
+        self.texts: list[str] = []
+
+    def embed(self, texts):  # type: ignore[no-untyped-def]
+        self.texts.extend(texts)
+        return self.inner.embed(texts)
+
+
+def test_each_turn_is_embedded_once(data_dir: Path, embedder) -> None:  # type: ignore[no-untyped-def]
+    """Recording embeds each turn's episodic record once: that vector both groups the
+    batch and is the one indexed (the event text is not embedded separately)."""
+    counting = TextCountingEmbedder(embedder)
+    turns = ["I booked the dentist for Tuesday.", "The flight to Lisbon leaves at 7am.",
+             "My sister likes jazz."]
+    with Service(data_dir, embedder=counting) as service:
+        for text in turns:
+            service.add_chat_turn("Ann", text)
+        service.record_events()
+        assert service.index.count(MemoryType.EPISODIC) == 3
+        turn_texts = [t for t in counting.texts if any(turn in t for turn in turns)]
+        assert sorted(turn_texts) == sorted(f"Ann: {text}" for text in turns)
+        vector = embedder.embed(["when is the tooth doctor?"])[0]
+        top = service.get(service.index.query(MemoryType.EPISODIC, vector, 1)[0].memory_id)
+        assert "dentist" in top.text
