@@ -122,7 +122,7 @@ class KVStateCache:
             states = list(self._ram.values())
         best: tuple[SavedState, int] | None = None
         for state in states:
-            shared = _shared_run(state.tokens, tokens)
+            shared = shared_run(state.tokens, tokens)
             if shared and (best is None or shared > best[1]):
                 best = (state, shared)
         if best is not None:
@@ -235,7 +235,8 @@ class KVStateCache:
             self.stats.evicted_disk += 1
 
 
-def _shared_run(a: Sequence[int], b: Sequence[int]) -> int:
+def shared_run(a: Sequence[int], b: Sequence[int]) -> int:
+    """How many leading tokens ``a`` and ``b`` have in common."""
     shared = 0
     for x, y in zip(a, b):
         if x != y:

@@ -30,7 +30,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
-from gpu.kv_state_cache import KVStateCache, SavedState, state_key
+from gpu.kv_state_cache import KVStateCache, SavedState, shared_run, state_key
 
 if TYPE_CHECKING:
     from llama_cpp import Llama
@@ -149,7 +149,7 @@ class PrefixStates:
         start = 0
         if self.cache is not None and self._live and len(live) >= len(self._live) and tuple(
                 live[: len(self._live)]) == self._live:
-            start = usable(_shared_run(live, tokens), len(self._live))
+            start = usable(shared_run(live, tokens), len(self._live))
         outcome = PrefixOutcome("live", n_prefix, segments_from="live" if start > n_prefix
                                 else "") if start else PrefixOutcome("none", n_prefix)
         if self.cache is not None and ends:
@@ -225,11 +225,3 @@ class PrefixStates:
         self.cache.put(SavedState(key, tuple(prefix), fingerprint, save_sequence(llama)))
         return PrefixOutcome("prefill", len(prefix), rejected=rejected)
 
-
-def _shared_run(a: Sequence[int], b: Sequence[int]) -> int:
-    shared = 0
-    for x, y in zip(a, b):
-        if x != y:
-            break
-        shared += 1
-    return shared

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from core.errors import ModelError
-from gpu.kv_state_cache import KVStateCache
+from gpu.kv_state_cache import KVStateCache, shared_run
 from models.llama_prefix import PrefixOutcome, PrefixStates, context_signature
 
 if TYPE_CHECKING:
@@ -188,7 +188,7 @@ class LlamaCppLLM:
             stable += 1
         if stable == 0 or stable == len(messages):
             return full, 0, []
-        n_prefix = _common_prefix(full, _tokenize(llama, render(messages[:stable])))
+        n_prefix = shared_run(full, _tokenize(llama, render(messages[:stable])))
         ends = []
         for index in range(stable, len(messages)):
             message = messages[index]
@@ -196,7 +196,7 @@ class LlamaCppLLM:
                 cut = ChatMessage(message.role, message.content[:offset])
                 # the tokens the prompt shares with one cut after the segment: the rest of
                 # the cut render is the template's end of message
-                ends.append(_common_prefix(
+                ends.append(shared_run(
                     full, _tokenize(llama, render([*messages[:index], cut]))))
         return full, n_prefix, ends
 
@@ -238,7 +238,7 @@ class LlamaCppLLM:
             if len(tokens) >= llama.n_ctx():
                 raise ModelError(self.name, f"the prompt has {len(tokens)} tokens; the "
                                  f"context holds {llama.n_ctx()} (raise llm.n_ctx)")
-            shared = min(_common_prefix(llama.input_ids[: llama.n_tokens], tokens), len(tokens) - 1)
+            shared = min(shared_run(llama.input_ids[: llama.n_tokens], tokens), len(tokens) - 1)
             llama.n_tokens = shared
             llama.eval(tokens[shared:])
             self.last_prompt = PromptStats(len(tokens), len(tokens) - shared, PrefixOutcome("live", shared))
@@ -266,15 +266,6 @@ class LlamaCppLLM:
                 response_format={"type": "json_object", "schema": json_schema},
             )
             return str(result["choices"][0]["message"]["content"] or "")
-
-
-def _common_prefix(a: Sequence[int], b: Sequence[int]) -> int:
-    shared = 0
-    for x, y in zip(a, b):
-        if x != y:
-            break
-        shared += 1
-    return shared
 
 
 def _tokenize(llama: Llama, prompt: str) -> list[int]:
