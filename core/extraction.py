@@ -183,4 +183,6 @@ def extract_batch(llm: JsonLLM, events: Sequence[Event], now: datetime) -> Batch
     for memory_type in MemoryType:
         if memory_type in routed:
             candidates += extract_type(llm, EXTRACTORS[memory_type], events, now)
-    return BatchExtraction(by_model, tuple(t for t in MemoryType if t in by_rules), tuple(candidates))
+    # the fallback (nothing else matched) is a rule too: the batch log records it
+    return BatchExtraction(by_model, tuple(t for t in MemoryType if t in routed and t not in by_model),
+                           tuple(candidates))

@@ -103,6 +103,8 @@ def test_ingest_with_tiny_model_vault_procedure_injection(data_dir: Path, embedd
         assert all(b.status == "done" for b in batches)
         routed = {t for b in batches for t in (*b.routed_by_model, *b.routed_by_rules)}
         assert {"vault", "procedural"} <= routed
+        # every batch records where it went, the fallback (nothing else matched) included
+        assert all(b.routed_by_model or b.routed_by_rules for b in batches)
         # every event keeps its raw record; the address is in the vault, not in clear text
         raw = [m.text for m in service.list_memories(MemoryType.EPISODIC)
                if m.fields.get("event_type") == "chat_turn"]
