@@ -225,22 +225,14 @@ class Ledger:
     # -- events -------------------------------------------------------------------
     def append_events(self, events: Sequence[NewEvent]) -> list[EventId]:
         """Append events in one transaction (all or none); they start as pending."""
-        now = to_iso(utcnow())
-        ids: list[EventId] = []
-        with self.transaction() as db:
-            for event in events:
-                cursor = db.execute(
-                    "INSERT INTO events(kind, text, speaker, source, payload, occurred_at, recorded_at)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    (event.kind.value, event.text, event.speaker, event.source,
-                     dumps(event.payload), to_iso(event.occurred_at), now),
-                )
-                ids.append(EventId(int(cursor.lastrowid or 0)))
-        return ids
+        return self._append(events, skip_known=False)[0]
 
     def append_new_events(self, events: Sequence[NewEvent]) -> tuple[list[EventId], int]:
         """Append, in one transaction, the events not already in the log (same kind,
         time, speaker, source and text); returns the new ids and how many were skipped."""
+        return self._append(events, skip_known=True)
+
+    def _append(self, events: Sequence[NewEvent], skip_known: bool) -> tuple[list[EventId], int]:
         now = to_iso(utcnow())
         ids: list[EventId] = []
         skipped = 0
@@ -248,7 +240,7 @@ class Ledger:
             for event in events:
                 row = (event.kind.value, event.text, event.speaker, event.source,
                        to_iso(event.occurred_at))
-                if db.execute(
+                if skip_known and db.execute(
                     "SELECT 1 FROM events WHERE kind = ? AND text = ? AND speaker IS ? AND "
                     "source = ? AND occurred_at = ? LIMIT 1", row,
                 ).fetchone():

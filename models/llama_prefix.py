@@ -147,8 +147,7 @@ class PrefixStates:
 
         live = llama.input_ids[: llama.n_tokens]
         start = 0
-        if self.cache is not None and self._live and len(live) >= len(self._live) and tuple(
-                live[: len(self._live)]) == self._live:
+        if self.cache is not None and self._live and tuple(live[: len(self._live)]) == self._live:
             start = usable(shared_run(live, tokens), len(self._live))
         outcome = PrefixOutcome("live", n_prefix, segments_from="live" if start > n_prefix
                                 else "") if start else PrefixOutcome("none", n_prefix)
@@ -159,15 +158,15 @@ class PrefixStates:
         if start < n_prefix:
             outcome = self._prefix(llama, tokens[:n_prefix], outcome.rejected)
             start = n_prefix
+        block = tuple(tokens[:block_end])
         if ends:
             fingerprint = self._segments(llama, tokens, start, ends)
-            block = tuple(tokens[:block_end])
             if self.cache is not None and start < block_end:
                 self.cache.put(SavedState(self.key(block), block, fingerprint,
                                           save_sequence(llama)), persist=False)
         else:
             llama.n_tokens = n_prefix
-        self._live = tuple(tokens[:block_end])
+        self._live = block
         return replace(outcome, reused_tokens=start)
 
     def _restore_block(
@@ -188,8 +187,7 @@ class PrefixStates:
             return 0, PrefixOutcome("none", n_prefix, rejected=(
                 "logits after restoring a memory block differ from its saved fingerprint"))
         elapsed = (time.perf_counter() - started) * 1000
-        return reach, PrefixOutcome("ram", n_prefix, elapsed,
-                                    segments_from="ram" if reach > n_prefix else "")
+        return reach, PrefixOutcome("ram", n_prefix, elapsed, segments_from="ram")
 
     def _segments(self, llama: Llama, tokens: Sequence[int], start: int,
                   ends: Sequence[int]) -> str:
