@@ -30,6 +30,36 @@ _SECOND_PERSON = re.compile(
     re.I,
 )
 _WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9'\-]*")
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+_BETWEEN = re.compile(r"\bbetween\s+(.+?)\s+and\s+(.+)$", re.I)
+_COORDINATION = re.compile(r"\s*,?\s+\b(?:and|or)\b\s+", re.I)
+_SHORT_CONJUNCT = 4  # words: "my coworker and brother" shares its head
+
+
+def _clean(text: str) -> str:
+    return text.strip(" ,;:?.!")
+
+
+def coordinated_parts(question: str) -> tuple[str, ...]:
+    """The parts a coordinated question asks about, each as a question of its own:
+    "How many days passed between my visit to MoMA and the exhibit at the Met?" becomes
+    one question per visit, "What did I spend on gifts for my coworker and brother?" one
+    per person. Only the last sentence is read (what comes before is preamble) and only
+    its last "and"/"or" splits it. Each answer part often sits in a different session,
+    and one embedding of the whole question lands near whichever part dominates it."""
+    sentence = _clean(_SENTENCE_END.split(question.strip())[-1])
+    if match := _BETWEEN.search(sentence):
+        head = sentence[: match.start()].strip()
+        return (_clean(f"{head} {match.group(1)}"), _clean(f"{head} {match.group(2)}"))
+    pieces = _COORDINATION.split(sentence)
+    if len(pieces) < 2:
+        return ()
+    left, right = " ".join(pieces[:-1]).split(), _clean(pieces[-1]).split()
+    if not right or not left:
+        return ()
+    if len(right) <= _SHORT_CONJUNCT and len(left) > len(right):
+        right = left[: len(left) - len(right)] + right  # the shared head, then the other noun
+    return (_clean(" ".join(left)), _clean(" ".join(right)))
 
 
 @dataclass(frozen=True)
@@ -38,6 +68,8 @@ class QueryPlan:
     keywords: tuple[str, ...]
     speakers: frozenset[str]
     window: TimeWindow | None
+    parts: tuple[str, ...] = ()  # coordinated questions: one question per part
+    part_topics: tuple[str, ...] = ()  # the content words of each part
 
     @property
     def topic(self) -> str:
@@ -65,11 +97,13 @@ def analyse(question: str, known_speakers: Iterable[str], now: datetime) -> Quer
     window = parse_time_window(question, now)
     names = {part.lower() for s in speakers for part in s.split()}
     skipped = set(window.expression.lower().split()) if window else set()
-    words = [w.lower().strip("'-") for w in _WORD.findall(question)]
+    parts = coordinated_parts(question)
+    return QueryPlan(question, _keywords(question, names | skipped), frozenset(speakers), window,
+                     parts, tuple(" ".join(_keywords(p, names | skipped)) for p in parts))
+
+
+def _keywords(text: str, skipped: set[str]) -> tuple[str, ...]:
+    words = [w.lower().strip("'-") for w in _WORD.findall(text)]
     words = [w[:-2] if w.endswith("'s") else w for w in words]
-    keywords = [
-        w for w in dict.fromkeys(words)
-        if w and w not in STOPWORDS and w not in _QUESTION_WORDS and w not in names
-        and w not in skipped
-    ]
-    return QueryPlan(question, tuple(keywords), frozenset(speakers), window)
+    return tuple(w for w in dict.fromkeys(words)
+                 if w and w not in STOPWORDS and w not in _QUESTION_WORDS and w not in skipped)

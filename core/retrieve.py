@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from core.ledger import Ledger
-from core.query_analysis import QueryPlan, analyse
+from core.query_analysis import USER, QueryPlan, analyse
 from core.records import EventId, Memory, MemoryId, MemoryType, SearchHit, utcnow
 from core.vector_index import VectorIndex
 from models.embedder import Embedder
@@ -47,6 +47,8 @@ class RetrievalSettings:
     dense_weight: float = 0.7
     lexical_weight: float = 1.0
     speaker_boost: float = 0.5
+    self_boost: float = 1.0  # "What did I ...": the user's own turns, in a chat with an assistant
+    neighbour_same_speaker: bool = True  # only turns by the speakers asked about gain
     time_boost: float = 0.3
     recency_boost: float = 0.05
     recency_half_life_days: float = 30.0
@@ -56,6 +58,9 @@ class RetrievalSettings:
     reply_share: float = 0.6  # the turn answering a hit that asks a question
     neighbour_reach: int = 1
     session_decay: float = 1.0  # 1.0: off (diversifying across sessions did not help)
+    part_weight: float = 0.5  # a coordinated question's parts, each searched on its own
+    session_weight: float = 0.0  # a turn gains this share of its session's strength
+    session_depth: int = 3  # a session's strength: the mean of its best turns' scores
 
 
 def asks_for_vault(question: str) -> bool:
@@ -81,10 +86,59 @@ def _fusion_scores(raw: list[float], cfg: RetrievalSettings, mode: str) -> list[
     return [1.0 / (cfg.rrf_k + rank + 1) for rank in range(len(raw))]
 
 
+def _gather(types: tuple[MemoryType, ...], vector: list[float], topic: str, ledger: Ledger,
+            index: VectorIndex, cfg: RetrievalSettings) -> dict[MemoryId, _Candidate]:
+    """Dense and lexical candidates of every searched type, fused into one score each."""
+    candidates: dict[MemoryId, _Candidate] = {}
+    for memory_type in types:
+        dense = index.query(memory_type, vector, cfg.candidates)
+        lexical = ledger.lexical_search(topic, memory_type, cfg.candidates)
+        dense_scores = _fusion_scores([h.similarity for h in dense], cfg, cfg.dense_fusion)
+        lexical_scores = _fusion_scores([score for _m, score in lexical], cfg, cfg.fusion)
+        for rank, (hit, value) in enumerate(zip(dense, dense_scores)):
+            entry = candidates.setdefault(hit.memory_id, _Candidate())
+            entry.similarity, entry.dense_rank = hit.similarity, rank
+            entry.score += cfg.dense_weight * value
+        for rank, ((memory_id, _bm25), value) in enumerate(zip(lexical, lexical_scores)):
+            entry = candidates.setdefault(memory_id, _Candidate())
+            entry.lexical_rank = rank
+            entry.score += cfg.lexical_weight * value
+    return candidates
+
+
+def _add_parts(candidates: dict[MemoryId, _Candidate], parts: list[dict[MemoryId, _Candidate]],
+               cfg: RetrievalSettings) -> None:
+    """A memory that answers one part of a coordinated question gains a share of its best
+    part score, so each part's answer can reach the top and not only the dominant one."""
+    best: dict[MemoryId, float] = {}
+    for found in parts:
+        for memory_id, entry in found.items():
+            best[memory_id] = max(best.get(memory_id, 0.0), entry.score)
+    for memory_id, score in best.items():
+        candidates.setdefault(memory_id, _Candidate()).score += cfg.part_weight * score
+
+
+def _add_session_strength(scores: dict[MemoryId, float], memories: dict[MemoryId, Memory],
+                          cfg: RetrievalSettings) -> None:
+    """Session-level evidence: a session whose several turns match the question is more
+    likely the one it is about, so each of its turns gains a share of the session's
+    strength (the mean of its best ``session_depth`` turn scores)."""
+    by_session: dict[str, list[float]] = {}
+    for memory_id, score in scores.items():
+        if (session := memories[memory_id].fields.get("session")) is not None:
+            by_session.setdefault(session, []).append(score)
+    strength = {s: sum(sorted(v, reverse=True)[: cfg.session_depth]) / cfg.session_depth
+                for s, v in by_session.items()}
+    for memory_id in scores:
+        if (session := memories[memory_id].fields.get("session")) is not None:
+            scores[memory_id] += cfg.session_weight * strength[session]
+
+
 def _boost(memory: Memory, plan: QueryPlan, now: datetime, cfg: RetrievalSettings) -> float:
     factor = 1.0
-    if plan.speakers and memory.fields.get("actor") in plan.speakers:
-        factor *= 1.0 + cfg.speaker_boost
+    actor = memory.fields.get("actor")
+    if plan.speakers and actor in plan.speakers:
+        factor *= 1.0 + (cfg.self_boost if actor == USER else cfg.speaker_boost)
     moment = memory.event_time or memory.created_at
     if plan.window is not None and plan.window.contains(moment):
         factor *= 1.0 + cfg.time_boost
@@ -104,7 +158,7 @@ def _same_session(a: Memory, b: Memory) -> bool:
 
 def _expand_neighbours(
     ranked: list[MemoryId], scores: dict[MemoryId, float], memories: dict[MemoryId, Memory],
-    ledger: Ledger, cfg: RetrievalSettings,
+    ledger: Ledger, cfg: RetrievalSettings, speakers: frozenset[str] = frozenset(),
 ) -> None:
     """Give the turns next to the strongest episodic hits a share of their score."""
     seeds = [memories[m] for m in ranked[: cfg.neighbour_seeds]
@@ -122,6 +176,8 @@ def _expand_neighbours(
         for step in range(-cfg.neighbour_reach, cfg.neighbour_reach + 1):
             neighbour = around.get(EventId(event + step))
             if not step or neighbour is None or not _same_session(seed, neighbour):
+                continue
+            if cfg.neighbour_same_speaker and speakers and neighbour.fields.get("actor") not in speakers:
                 continue
             asks = step == 1 and "?" in seed.text
             share = (cfg.reply_share if asks else cfg.neighbour_share) * scores[seed.id] / abs(step)
@@ -158,30 +214,24 @@ def search(
     present = ledger.count_memories()
     types = tuple(t for t in types if present.get(t, 0) > 0)  # an empty type costs a Chroma call
     plan = analyse(question, ledger.episodic_actors(), now)
-    vector = embedder.embed([question])[0]
-    candidates: dict[MemoryId, _Candidate] = {}
-    for memory_type in types:
-        dense = index.query(memory_type, vector, cfg.candidates)
-        lexical = ledger.lexical_search(plan.topic or question, memory_type, cfg.candidates)
-        dense_scores = _fusion_scores([h.similarity for h in dense], cfg, cfg.dense_fusion)
-        lexical_scores = _fusion_scores([score for _m, score in lexical], cfg, cfg.fusion)
-        for rank, (hit, value) in enumerate(zip(dense, dense_scores)):
-            entry = candidates.setdefault(hit.memory_id, _Candidate())
-            entry.similarity, entry.dense_rank = hit.similarity, rank
-            entry.score += cfg.dense_weight * value
-        for rank, ((memory_id, _bm25), value) in enumerate(zip(lexical, lexical_scores)):
-            entry = candidates.setdefault(memory_id, _Candidate())
-            entry.lexical_rank = rank
-            entry.score += cfg.lexical_weight * value
+    queries = [(question, plan.topic or question)] + list(zip(plan.parts, plan.part_topics))
+    if cfg.part_weight <= 0:
+        queries = queries[:1]
+    vectors = embedder.embed([text for text, _topic in queries])
+    candidates = _gather(types, vectors[0], queries[0][1], ledger, index, cfg)
     if not any(c.lexical_rank is not None or c.similarity >= cfg.min_similarity
                for c in candidates.values()):
         return []  # nothing shares a word with the question or comes close in meaning
+    _add_parts(candidates, [_gather(types, vector, topic, ledger, index, cfg)
+                            for vector, (_text, topic) in zip(vectors[1:], queries[1:])], cfg)
     memories = {m: memory for m, memory in ledger.get_many(list(candidates)).items()
                 if memory.status.value == "active"}
     scores = {m: candidates[m].score * _boost(memories[m], plan, now, cfg) for m in memories}
+    if cfg.session_weight > 0:
+        _add_session_strength(scores, memories, cfg)
     ranked = sorted(scores, key=scores.__getitem__, reverse=True)
     if cfg.neighbour_share > 0 or cfg.reply_share > 0:
-        _expand_neighbours(ranked, scores, memories, ledger, cfg)
+        _expand_neighbours(ranked, scores, memories, ledger, cfg, plan.speakers)
         ranked = sorted(scores, key=scores.__getitem__, reverse=True)
     if cfg.session_decay < 1.0:
         ranked = _diversify(ranked, scores, memories, cfg.session_decay)

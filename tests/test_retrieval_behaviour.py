@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 
-from core.query_analysis import analyse
+from core.query_analysis import analyse, coordinated_parts
 from core.records import EventKind, NewEvent
 from core.retrieve import RetrievalSettings, search
 from core.time_expressions import parse_time_window
@@ -110,3 +110,60 @@ def test_neighbour_expansion_brings_the_reply_and_stays_in_its_session(service) 
 def test_nothing_relevant_returns_no_hits(service) -> None:  # type: ignore[no-untyped-def]
     _turns(service, [("Melanie", text, NOW - timedelta(days=1), "s1") for text in FILLER[:2]])
     assert service.search("xylophone quantum zeppelin", now=NOW) == []
+
+
+def test_months_named_days_and_spans_become_windows() -> None:
+    march = datetime(2023, 3, 2, 8, 0, tzinfo=timezone.utc)
+    valentine = parse_time_window("Which airline did I fly with on Valentine's day?", march)
+    assert valentine is not None and valentine.contains(datetime(2023, 2, 14, 20, tzinfo=timezone.utc))
+    assert not valentine.contains(datetime(2023, 2, 20, tzinfo=timezone.utc))
+    thanksgiving = parse_time_window("What did I cook at Thanksgiving?", march)  # 4th Thursday
+    assert thanksgiving is not None and thanksgiving.contains(datetime(2022, 11, 24, 12, tzinfo=timezone.utc))
+    easter = parse_time_window("Where was I on Easter Sunday?", NOW)
+    assert easter is not None and easter.contains(datetime(2023, 4, 9, 12, tzinfo=timezone.utc))
+    # a month without a year is the latest one that has begun
+    december = parse_time_window("What did I buy in December?", march)
+    assert december is not None and december.contains(datetime(2022, 12, 15, tzinfo=timezone.utc))
+    spring = parse_time_window("Which airline did I fly with most in March and April?", NOW)
+    assert spring is not None and spring.contains(datetime(2023, 3, 3, tzinfo=timezone.utc))
+    assert spring.contains(datetime(2023, 4, 28, tzinfo=timezone.utc))
+    assert not spring.contains(datetime(2023, 6, 15, tzinfo=timezone.utc))
+    months = parse_time_window("What trips did I take in the past three months?", NOW)
+    assert months is not None and months.contains(NOW - timedelta(days=80))
+    assert not months.contains(NOW - timedelta(days=120))
+
+
+def test_a_coordinated_question_splits_into_its_parts() -> None:
+    assert coordinated_parts(
+        "How many days passed between my visit to MoMA and the exhibit at the Met?") == (
+        "How many days passed my visit to MoMA", "How many days passed the exhibit at the Met")
+    assert coordinated_parts("What did I spend on gifts for my coworker and brother?") == (
+        "What did I spend on gifts for my coworker", "What did I spend on gifts for my brother")
+    assert coordinated_parts("Who became a parent first, Rachel or Alex?") == (
+        "Who became a parent first, Rachel", "Who became a parent first, Alex")
+    # only the question's own sentence is split, not a preamble before it
+    assert coordinated_parts("I read it and liked it. Which book was it?") == ()
+    assert coordinated_parts("What is my favourite colour?") == ()
+
+
+def test_a_question_about_myself_prefers_my_turns_to_the_assistants(service) -> None:  # type: ignore[no-untyped-def]
+    at = datetime(2023, 6, 1, tzinfo=timezone.utc)
+    _turns(service, [
+        ("user", "Can you suggest a good stretching routine? I have been running a lot.", at, "s1"),
+        ("assistant", "Here is a stretching routine for runners: hamstring stretches, calf stretches, "
+                      "hip flexor stretches and quad stretches after every run. Stretching after running "
+                      "helps runners recover.", at + timedelta(seconds=30), "s1"),
+        ("user", "I ran my first half marathon last Sunday, in 1 hour 52 minutes.", at + timedelta(minutes=1), "s1"),
+        *[("user", text, at + timedelta(minutes=i + 2), "s1") for i, text in enumerate(FILLER)],
+    ])
+    cfg = RetrievalSettings(top_k=5)
+    args = (service.ledger, service.index, service.embedder)
+    question = "How long did it take me to run my half marathon?"
+    hits = search(question, *args, cfg, now=NOW)
+    assert hits[0].memory.fields.get("actor") == "user" and "half marathon" in hits[0].memory.text
+    # the assistant's answer to my question gains nothing from my turn being a hit: its
+    # score is what it would be without neighbour expansion
+    without = search(question, *args, replace(cfg, neighbour_share=0.0, reply_share=0.0), now=NOW)
+    reply = next(h.memory.text for h in without if h.memory.fields.get("actor") == "assistant")
+    assert {h.memory.text: h.score for h in hits}.get(reply) == \
+        {h.memory.text: h.score for h in without}[reply]
