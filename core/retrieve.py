@@ -1,14 +1,20 @@
 """Hybrid retrieval: dense (Chroma) and lexical (FTS5 BM25) per memory type, fused by
 reciprocal rank, then shaped by what the question says.
 
-1. Active retrieval (core.query_analysis): the question's keywords, speakers and time
-   window are derived first, by rules, at no model cost.
+1. Active retrieval (core.query_analysis): the question's keywords, speakers, time
+   window and coordinated parts are derived first, by rules, at no model cost.
 2. Candidates: a dense list (the question's embedding) and a lexical list (its keywords)
-   per searched type, fused by weighted reciprocal rank.
-3. Mild, multiplicative boosts: the speaker the question is about, the time window it
-   names, recency and importance. None of them filters: a boost only reorders.
+   per searched type, fused by weighted reciprocal rank. A coordinated question ("between
+   A and B", "A or B", "my coworker and brother") also searches each part on its own, and a
+   memory gains a share of its best part score: one embedding of the whole question lands
+   near whichever part dominates it, and the other part's answer is often in another session.
+3. Mild, multiplicative boosts: the speaker the question is about (the user's own turns
+   when it says "I" or "my"), the time window it names, recency and importance. None of
+   them filters: a boost only reorders.
 4. Neighbour expansion: the turns right before and after a strong episodic hit (same
-   session) inherit part of its score, because a reply often holds what its question set up.
+   session) inherit part of its score, because a reply often holds what its question set
+   up; when the question is about certain speakers only their turns inherit (the
+   assistant's long answer to "my" question does not crowd out the user's own turns).
 
 Core memory is not searched: it is always in the prompt. Vault entries are searched only
 when the question asks for that kind of thing.
@@ -22,11 +28,12 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from core.ledger import Ledger
-from core.query_analysis import USER, QueryPlan, analyse
+from core.query_analysis import ASSISTANT, USER, QueryPlan, analyse
 from core.records import EventId, Memory, MemoryId, MemoryType, SearchHit, utcnow
 from core.vector_index import VectorIndex
 from models.embedder import Embedder
 
+ROLES = frozenset({USER, ASSISTANT})
 SEARCHED_TYPES = (MemoryType.EPISODIC, MemoryType.SEMANTIC, MemoryType.PROCEDURAL,
                   MemoryType.RESOURCE)
 _VAULT_WORDS = re.compile(
@@ -36,7 +43,8 @@ _VAULT_WORDS = re.compile(
 
 @dataclass(frozen=True)
 class RetrievalSettings:
-    """Tuned on LOCOMO conv-26 and conv-30 only (conv-41 held out, LongMemEval unseen)."""
+    """Tuned on LOCOMO conv-26 and conv-30 and the first 55 LongMemEval_S dev questions;
+    LOCOMO conv-41 and the other 43 LongMemEval questions were held out (BENCHMARKS.md)."""
 
     top_k: int = 8
     candidates: int = 60
@@ -48,7 +56,7 @@ class RetrievalSettings:
     lexical_weight: float = 1.0
     speaker_boost: float = 0.5
     self_boost: float = 1.0  # "What did I ...": the user's own turns, in a chat with an assistant
-    neighbour_same_speaker: bool = True  # only turns by the speakers asked about gain
+    neighbour_same_role: bool = True  # "my" question: the assistant's replies do not gain
     time_boost: float = 0.3
     recency_boost: float = 0.05
     recency_half_life_days: float = 30.0
@@ -59,8 +67,6 @@ class RetrievalSettings:
     neighbour_reach: int = 1
     session_decay: float = 1.0  # 1.0: off (diversifying across sessions did not help)
     part_weight: float = 0.5  # a coordinated question's parts, each searched on its own
-    session_weight: float = 0.0  # a turn gains this share of its session's strength
-    session_depth: int = 3  # a session's strength: the mean of its best turns' scores
 
 
 def asks_for_vault(question: str) -> bool:
@@ -118,22 +124,6 @@ def _add_parts(candidates: dict[MemoryId, _Candidate], parts: list[dict[MemoryId
         candidates.setdefault(memory_id, _Candidate()).score += cfg.part_weight * score
 
 
-def _add_session_strength(scores: dict[MemoryId, float], memories: dict[MemoryId, Memory],
-                          cfg: RetrievalSettings) -> None:
-    """Session-level evidence: a session whose several turns match the question is more
-    likely the one it is about, so each of its turns gains a share of the session's
-    strength (the mean of its best ``session_depth`` turn scores)."""
-    by_session: dict[str, list[float]] = {}
-    for memory_id, score in scores.items():
-        if (session := memories[memory_id].fields.get("session")) is not None:
-            by_session.setdefault(session, []).append(score)
-    strength = {s: sum(sorted(v, reverse=True)[: cfg.session_depth]) / cfg.session_depth
-                for s, v in by_session.items()}
-    for memory_id in scores:
-        if (session := memories[memory_id].fields.get("session")) is not None:
-            scores[memory_id] += cfg.session_weight * strength[session]
-
-
 def _boost(memory: Memory, plan: QueryPlan, now: datetime, cfg: RetrievalSettings) -> float:
     factor = 1.0
     actor = memory.fields.get("actor")
@@ -177,7 +167,7 @@ def _expand_neighbours(
             neighbour = around.get(EventId(event + step))
             if not step or neighbour is None or not _same_session(seed, neighbour):
                 continue
-            if cfg.neighbour_same_speaker and speakers and neighbour.fields.get("actor") not in speakers:
+            if cfg.neighbour_same_role and _other_role(neighbour, speakers):
                 continue
             asks = step == 1 and "?" in seed.text
             share = (cfg.reply_share if asks else cfg.neighbour_share) * scores[seed.id] / abs(step)
@@ -185,6 +175,15 @@ def _expand_neighbours(
             memories.setdefault(neighbour.id, neighbour)
     for memory_id, share in gained.items():
         scores[memory_id] = scores.get(memory_id, 0.0) + share
+
+
+def _other_role(memory: Memory, speakers: frozenset[str]) -> bool:
+    """In a chat with an assistant, a question about one side (the user's "I", or the
+    assistant's "you told me") is answered by that side's turns; the other side's turn next
+    to a hit restates or advises. Between people who are named, the other's reply often
+    is the answer ("What's your puppy's name?" "Oscar!"), so names never exclude."""
+    actor = memory.fields.get("actor")
+    return bool(speakers & ROLES) and actor in ROLES and actor not in speakers
 
 
 def _diversify(ranked: list[MemoryId], scores: dict[MemoryId, float],
@@ -227,8 +226,6 @@ def search(
     memories = {m: memory for m, memory in ledger.get_many(list(candidates)).items()
                 if memory.status.value == "active"}
     scores = {m: candidates[m].score * _boost(memories[m], plan, now, cfg) for m in memories}
-    if cfg.session_weight > 0:
-        _add_session_strength(scores, memories, cfg)
     ranked = sorted(scores, key=scores.__getitem__, reverse=True)
     if cfg.neighbour_share > 0 or cfg.reply_share > 0:
         _expand_neighbours(ranked, scores, memories, ledger, cfg, plan.speakers)

@@ -22,12 +22,16 @@ FILLER = [
 ]
 
 
-def _turns(service, turns: list[tuple[str, str, datetime, str]]) -> None:  # type: ignore[no-untyped-def]
+def _turns(service, turns: list[tuple[str, str, datetime, str]], extract: bool = True) -> None:  # type: ignore[no-untyped-def]
+    """Record the turns; with ``extract`` also run the LLM's typed extraction (slow)."""
     service.add_events([
         NewEvent(EventKind.CHAT, text, at, speaker, source="test", payload={"session": session})
         for speaker, text, at, session in turns
     ])
-    service.ingest()
+    if extract:
+        service.ingest()
+    else:
+        service.record_events()
 
 
 def _texts(hits) -> list[str]:  # type: ignore[no-untyped-def]
@@ -137,10 +141,10 @@ def test_a_coordinated_question_splits_into_its_parts() -> None:
     assert coordinated_parts(
         "How many days passed between my visit to MoMA and the exhibit at the Met?") == (
         "How many days passed my visit to MoMA", "How many days passed the exhibit at the Met")
-    assert coordinated_parts("What did I spend on gifts for my coworker and brother?") == (
-        "What did I spend on gifts for my coworker", "What did I spend on gifts for my brother")
-    assert coordinated_parts("Who became a parent first, Rachel or Alex?") == (
-        "Who became a parent first, Rachel", "Who became a parent first, Alex")
+    assert coordinated_parts("Which seeds did I start first, the tomatoes or the marigolds?") == (
+        "Which seeds did I start first the tomatoes", "Which seeds did I start first the marigolds")
+    # a plain "and" cannot be cut by rule: "Mel and her kids" would lose its verb
+    assert coordinated_parts("What did Mel and her kids make at the pottery workshop?") == ()
     # only the question's own sentence is split, not a preamble before it
     assert coordinated_parts("I read it and liked it. Which book was it?") == ()
     assert coordinated_parts("What is my favourite colour?") == ()
@@ -155,7 +159,7 @@ def test_a_question_about_myself_prefers_my_turns_to_the_assistants(service) -> 
                       "helps runners recover.", at + timedelta(seconds=30), "s1"),
         ("user", "I ran my first half marathon last Sunday, in 1 hour 52 minutes.", at + timedelta(minutes=1), "s1"),
         *[("user", text, at + timedelta(minutes=i + 2), "s1") for i, text in enumerate(FILLER)],
-    ])
+    ], extract=False)
     cfg = RetrievalSettings(top_k=5)
     args = (service.ledger, service.index, service.embedder)
     question = "How long did it take me to run my half marathon?"
@@ -167,3 +171,24 @@ def test_a_question_about_myself_prefers_my_turns_to_the_assistants(service) -> 
     reply = next(h.memory.text for h in without if h.memory.fields.get("actor") == "assistant")
     assert {h.memory.text: h.score for h in hits}.get(reply) == \
         {h.memory.text: h.score for h in without}[reply]
+
+
+def test_each_part_of_a_comparison_is_searched_on_its_own(service) -> None:  # type: ignore[no-untyped-def]
+    at = datetime(2023, 3, 1, tzinfo=timezone.utc)
+    _turns(service, [
+        ("user", "I started the tomato seeds indoors today, in small peat pots.", at, "s1"),
+        ("user", "The tomato seedlings need more light, the tomato stems look leggy.", at + timedelta(days=3), "s2"),
+        ("user", "Which tomato varieties grow best in containers? I love tomato salads.", at + timedelta(days=5), "s3"),
+        ("user", "I finally sowed the marigolds in the garden bed by the fence.", at + timedelta(days=9), "s4"),
+        *[("user", text, at + timedelta(days=10, minutes=i), "s5") for i, text in enumerate(FILLER)],
+    ], extract=False)
+    cfg = RetrievalSettings(top_k=4)
+    args = (service.ledger, service.index, service.embedder)
+    question = "Which seeds did I start first, the tomatoes or the marigolds?"
+    marigolds = "user: I finally sowed the marigolds in the garden bed by the fence."
+    with_parts = {h.memory.text: h.score for h in search(question, *args, cfg, now=NOW)}
+    whole_only = {h.memory.text: h.score
+                  for h in search(question, *args, replace(cfg, part_weight=0.0), now=NOW)}
+    assert "user: I started the tomato seeds indoors today, in small peat pots." in with_parts
+    assert marigolds in with_parts
+    assert with_parts[marigolds] > whole_only.get(marigolds, 0.0)
