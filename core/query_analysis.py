@@ -39,7 +39,7 @@ def _clean(text: str) -> str:
     return text.strip(" ,;:?.!")
 
 
-def coordinated_parts(question: str) -> tuple[str, ...]:
+def comparison_sides(question: str) -> tuple[str, ...]:
     """The parts a question that compares two things asks about, each as a question of
     its own: "How many days passed between my visit to MoMA and the exhibit at the Met?"
     becomes one question per visit, "Which came first, the tomatoes or the marigolds?" one
@@ -67,7 +67,7 @@ class QueryPlan:
     keywords: tuple[str, ...]
     speakers: frozenset[str]
     window: TimeWindow | None
-    parts: tuple[str, ...] = ()  # coordinated questions: one question per part
+    parts: tuple[str, ...] = ()  # a comparison: one question per side
     part_topics: tuple[str, ...] = ()  # the content words of each part
 
     @property
@@ -96,7 +96,7 @@ def analyse(question: str, known_speakers: Iterable[str], now: datetime) -> Quer
     window = parse_time_window(question, now)
     names = {part.lower() for s in speakers for part in s.split()}
     skipped = set(window.expression.lower().split()) if window else set()
-    parts = coordinated_parts(question)
+    parts = comparison_sides(question)
     return QueryPlan(question, _keywords(question, names | skipped), frozenset(speakers), window,
                      parts, tuple(" ".join(_keywords(p, names | skipped)) for p in parts))
 

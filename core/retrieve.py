@@ -2,12 +2,12 @@
 reciprocal rank, then shaped by what the question says.
 
 1. Active retrieval (core.query_analysis): the question's keywords, speakers, time
-   window and coordinated parts are derived first, by rules, at no model cost.
+   window and the sides of a comparison are derived first, by rules, at no model cost.
 2. Candidates: a dense list (the question's embedding) and a lexical list (its keywords)
-   per searched type, fused by weighted reciprocal rank. A coordinated question ("between
-   A and B", "A or B", "my coworker and brother") also searches each part on its own, and a
-   memory gains a share of its best part score: one embedding of the whole question lands
-   near whichever part dominates it, and the other part's answer is often in another session.
+   per searched type, fused by weighted reciprocal rank. A comparison ("between A and B",
+   "which came first, A or B") also searches each side on its own, and a memory gains a
+   share of its best side's score: one embedding of the whole question lands near
+   whichever side dominates it, and the other side's answer is often in another session.
 3. Mild, multiplicative boosts: the speaker the question is about (the user's own turns
    when it says "I" or "my"), the time window it names, recency and importance. None of
    them filters: a boost only reorders.
@@ -66,7 +66,7 @@ class RetrievalSettings:
     reply_share: float = 0.6  # the turn answering a hit that asks a question
     neighbour_reach: int = 1
     session_decay: float = 1.0  # 1.0: off (diversifying across sessions did not help)
-    part_weight: float = 0.5  # a coordinated question's parts, each searched on its own
+    part_weight: float = 0.5  # a comparison's sides, each searched on its own
 
 
 def asks_for_vault(question: str) -> bool:
@@ -114,8 +114,8 @@ def _gather(types: tuple[MemoryType, ...], vector: list[float], topic: str, ledg
 
 def _add_parts(candidates: dict[MemoryId, _Candidate], parts: list[dict[MemoryId, _Candidate]],
                cfg: RetrievalSettings) -> None:
-    """A memory that answers one part of a coordinated question gains a share of its best
-    part score, so each part's answer can reach the top and not only the dominant one."""
+    """A memory that answers one side of a comparison gains a share of its best side's
+    score, so each side's answer can reach the top and not only the dominant one."""
     best: dict[MemoryId, float] = {}
     for found in parts:
         for memory_id, entry in found.items():

@@ -122,9 +122,9 @@ def _named_day(name: str, year: int) -> date:
     return date(year, month, day)
 
 
-def _latest(months: int, now: datetime) -> int:
+def _latest(month: int, now: datetime) -> int:
     """The year of the latest such month that has begun by ``now``."""
-    return now.year if months <= now.month else now.year - 1
+    return now.year if month <= now.month else now.year - 1
 
 
 def _calendar(question: str, now: datetime) -> tuple[datetime, datetime, str] | None:

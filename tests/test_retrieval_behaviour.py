@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 
-from core.query_analysis import analyse, coordinated_parts
+from core.query_analysis import analyse, comparison_sides
 from core.records import EventKind, NewEvent
 from core.retrieve import RetrievalSettings, search
 from core.time_expressions import parse_time_window
@@ -137,17 +137,17 @@ def test_months_named_days_and_spans_become_windows() -> None:
     assert not months.contains(NOW - timedelta(days=120))
 
 
-def test_a_coordinated_question_splits_into_its_parts() -> None:
-    assert coordinated_parts(
+def test_a_comparison_splits_into_its_sides() -> None:
+    assert comparison_sides(
         "How many days passed between my visit to MoMA and the exhibit at the Met?") == (
         "How many days passed my visit to MoMA", "How many days passed the exhibit at the Met")
-    assert coordinated_parts("Which seeds did I start first, the tomatoes or the marigolds?") == (
+    assert comparison_sides("Which seeds did I start first, the tomatoes or the marigolds?") == (
         "Which seeds did I start first the tomatoes", "Which seeds did I start first the marigolds")
     # a plain "and" cannot be cut by rule: "Mel and her kids" would lose its verb
-    assert coordinated_parts("What did Mel and her kids make at the pottery workshop?") == ()
+    assert comparison_sides("What did Mel and her kids make at the pottery workshop?") == ()
     # only the question's own sentence is split, not a preamble before it
-    assert coordinated_parts("I read it and liked it. Which book was it?") == ()
-    assert coordinated_parts("What is my favourite colour?") == ()
+    assert comparison_sides("I read it and liked it. Which book was it?") == ()
+    assert comparison_sides("What is my favourite colour?") == ()
 
 
 def test_a_question_about_myself_prefers_my_turns_to_the_assistants(service) -> None:  # type: ignore[no-untyped-def]
