@@ -173,7 +173,7 @@ def test_a_question_about_myself_prefers_my_turns_to_the_assistants(service) -> 
         {h.memory.text: h.score for h in without}[reply]
 
 
-def test_each_part_of_a_comparison_is_searched_on_its_own(service) -> None:  # type: ignore[no-untyped-def]
+def test_each_side_of_a_comparison_is_searched_on_its_own(service) -> None:  # type: ignore[no-untyped-def]
     at = datetime(2023, 3, 1, tzinfo=timezone.utc)
     _turns(service, [
         ("user", "I started the tomato seeds indoors today, in small peat pots.", at, "s1"),
@@ -186,9 +186,9 @@ def test_each_part_of_a_comparison_is_searched_on_its_own(service) -> None:  # t
     args = (service.ledger, service.index, service.embedder)
     question = "Which seeds did I start first, the tomatoes or the marigolds?"
     marigolds = "user: I finally sowed the marigolds in the garden bed by the fence."
-    with_parts = {h.memory.text: h.score for h in search(question, *args, cfg, now=NOW)}
+    with_sides = {h.memory.text: h.score for h in search(question, *args, cfg, now=NOW)}
     whole_only = {h.memory.text: h.score
                   for h in search(question, *args, replace(cfg, part_weight=0.0), now=NOW)}
-    assert "user: I started the tomato seeds indoors today, in small peat pots." in with_parts
-    assert marigolds in with_parts
-    assert with_parts[marigolds] > whole_only.get(marigolds, 0.0)
+    assert "user: I started the tomato seeds indoors today, in small peat pots." in with_sides
+    assert marigolds in with_sides
+    assert with_sides[marigolds] > whole_only.get(marigolds, 0.0)
