@@ -148,7 +148,7 @@ def _same_session(a: Memory, b: Memory) -> bool:
 
 def _expand_neighbours(
     ranked: list[MemoryId], scores: dict[MemoryId, float], memories: dict[MemoryId, Memory],
-    ledger: Ledger, cfg: RetrievalSettings, speakers: frozenset[str] = frozenset(),
+    ledger: Ledger, cfg: RetrievalSettings, speakers: frozenset[str],
 ) -> None:
     """Give the turns next to the strongest episodic hits a share of their score."""
     seeds = [memories[m] for m in ranked[: cfg.neighbour_seeds]

@@ -86,6 +86,8 @@ class CaptureSettings(_Section):
             except re.error as exc:
                 raise ValueError(f"{pattern!r} is not a regular expression: {exc}") from None
         return patterns
+
+
 class IngestSettings(_Section):
     """The desktop app's background ingest (typed memories from pending events)."""
 

@@ -222,4 +222,3 @@ class PrefixStates:
         fingerprint = prefill(llama, prefix)
         self.cache.put(SavedState(key, tuple(prefix), fingerprint, save_sequence(llama)))
         return PrefixOutcome("prefill", len(prefix), rejected=rejected)
-

@@ -200,15 +200,22 @@ class LlamaCppLLM:
                     full, _tokenize(llama, render([*messages[:index], cut]))))
         return full, n_prefix, ends
 
+    def _fitting_tokens(
+        self, llama: Llama, messages: Sequence[ChatMessage]
+    ) -> tuple[list[int], int, list[int]]:
+        """:meth:`_tokens`, or one clear error when the prompt does not fit the context."""
+        tokens, n_prefix, ends = self._tokens(llama, messages)
+        if len(tokens) >= llama.n_ctx():
+            raise ModelError(self.name, f"the prompt has {len(tokens)} tokens; the "
+                             f"context holds {llama.n_ctx()} (raise llm.n_ctx)")
+        return tokens, n_prefix, ends
+
     def stream_chat(self, messages: Sequence[ChatMessage], max_tokens: int) -> Iterator[str]:
         import llama_cpp
 
         with self._lock:
             llama = self._load()
-            tokens, n_prefix, segment_ends = self._tokens(llama, messages)
-            if len(tokens) >= llama.n_ctx():
-                raise ModelError(self.name, f"the prompt has {len(tokens)} tokens; the "
-                                 f"context holds {llama.n_ctx()} (raise llm.n_ctx)")
+            tokens, n_prefix, segment_ends = self._fitting_tokens(llama, messages)
             outcome = self._prefix_states(llama).prepare(llama, tokens, n_prefix, segment_ends)
             self.last_prompt = PromptStats(len(tokens), len(tokens) - outcome.reused_tokens,
                                            outcome)
@@ -225,7 +232,6 @@ class LlamaCppLLM:
             if tail:
                 yield tail
 
-
     def yes_no_margin(self, messages: Sequence[ChatMessage]) -> float:
         """log P(yes) - log P(no) for the first token of the answer: the decision a
         grammar allowing only "yes" or "no" would take greedily, with its confidence.
@@ -234,10 +240,7 @@ class LlamaCppLLM:
 
         with self._lock:
             llama = self._load()
-            tokens, _, _ = self._tokens(llama, messages)
-            if len(tokens) >= llama.n_ctx():
-                raise ModelError(self.name, f"the prompt has {len(tokens)} tokens; the "
-                                 f"context holds {llama.n_ctx()} (raise llm.n_ctx)")
+            tokens, _, _ = self._fitting_tokens(llama, messages)
             shared = min(shared_run(llama.input_ids[: llama.n_tokens], tokens), len(tokens) - 1)
             llama.n_tokens = shared
             llama.eval(tokens[shared:])

@@ -48,13 +48,6 @@ class PrivacyGate:
                 return f"title matches {pattern.pattern!r}"
         return None
 
-    def denies_any(self, windows: Iterable[WindowInfo]) -> str | None:
-        for window in windows:
-            reason = self.denies(window)
-            if reason:
-                return reason
-        return None
-
     def screen_verdict(
         self, active: WindowInfo, visible: Iterable[WindowInfo],
     ) -> tuple[str | None, list[tuple[int, int, int, int]]]:
