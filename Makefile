@@ -10,9 +10,14 @@ STAMP := $(VENV)/.installed
 #   make run TORCH_PIP_ARGS="--index-url https://download.pytorch.org/whl/cpu"
 TORCH_PIP_ARGS ?=
 
-.PHONY: install run test lint bench clean
+.PHONY: install system-packages run test check bench clean
 
-install: $(STAMP)
+install: system-packages $(STAMP)
+
+# Debian/Ubuntu packages first (Qt's xcb plugin, Xvfb, build tools): as root directly,
+# else through sudo, else it stops with the exact apt-get command, before the pip install.
+system-packages:
+	@packaging/install-debian-packages.sh
 
 $(STAMP): pyproject.toml requirements/app.txt requirements/test.txt $(CONSTRAINTS) models/registry.py
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -27,9 +32,14 @@ $(STAMP): pyproject.toml requirements/app.txt requirements/test.txt $(CONSTRAINT
 run: install
 	$(BIN)/rememora
 
-test: install
+# The checks, in one place: lint, format, import contracts, types.
+check: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	QT_QPA_PLATFORM=offscreen $(BIN)/lint-imports
 	$(BIN)/mypy
+
+test: check
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest
 
 bench: install

@@ -13,19 +13,24 @@ from pathlib import Path
 
 from app.commands import FAMILIES
 from core.errors import RememoraError
-from core.paths import resolve_data_dir
 from core.service import Service
+from core.store.paths import resolve_data_dir
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="rememora", description="Rememora: a private memory of what you chat and see.")
-    parser.add_argument("--data-dir", metavar="DIR",
-                        help="data directory (default: $REMEMORA_DATA_DIR or the platform's)")
+        prog="rememora", description="Rememora: a private memory of what you chat and see."
+    )
+    parser.add_argument(
+        "--data-dir",
+        metavar="DIR",
+        help="data directory (default: $REMEMORA_DATA_DIR or the platform's)",
+    )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     gui = commands.add_parser("gui", help="start the desktop app (the default)")
-    gui.add_argument("--screenshots", type=Path, metavar="DIR",
-                     help="save each view as a PNG in DIR and exit")
+    gui.add_argument(
+        "--screenshots", type=Path, metavar="DIR", help="save each view as a PNG in DIR and exit"
+    )
     gui.add_argument("--question", help="with --screenshots: ask this first")
     for family in FAMILIES:
         family.register(commands)
@@ -37,7 +42,9 @@ def run(args: argparse.Namespace) -> int:
     if args.command in (None, "gui"):
         from app.gui.main import run_gui
 
-        return run_gui(data_dir, getattr(args, "screenshots", None), getattr(args, "question", None))
+        return run_gui(
+            data_dir, getattr(args, "screenshots", None), getattr(args, "question", None)
+        )
     with Service(data_dir) as service:
         return int(args.handler(service, args))
 

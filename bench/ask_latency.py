@@ -19,14 +19,14 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from core.records import EventKind, NewEvent  # noqa: E402
-from core.service import Service  # noqa: E402
+from core.records import EventKind, NewEvent
+from core.service import Service
 
 FACTS = [
     "I parked the car on level 3 of the Marina garage.",
@@ -36,22 +36,45 @@ FACTS = [
     "Our team standup moved to 9:15 on weekdays.",
 ]
 FILLER = "We talked about {topic} for a while and agreed to revisit it next week."
-TOPICS = ["the garden", "a new laptop", "holiday plans", "the quarterly report", "a recipe",
-          "the football match", "a podcast", "the dentist", "tax forms", "a birthday gift"]
-QUESTIONS = ["Where did I park the car?", "When is Jane's birthday?",
-             "What is the cabin wifi called?", "When did I start the cello?",
-             "What time is standup?"]
+TOPICS = [
+    "the garden",
+    "a new laptop",
+    "holiday plans",
+    "the quarterly report",
+    "a recipe",
+    "the football match",
+    "a podcast",
+    "the dentist",
+    "tax forms",
+    "a birthday gift",
+]
+QUESTIONS = [
+    "Where did I park the car?",
+    "When is Jane's birthday?",
+    "What is the cabin wifi called?",
+    "When did I start the cello?",
+    "What time is standup?",
+]
 
 
 def build_store(data_dir: Path, model: str, turns: int) -> None:
     (data_dir / "settings.toml").write_text(f'[llm]\nmodel = "{model}"\n')
-    start = datetime(2026, 1, 1, 9, 0, tzinfo=timezone.utc)
-    events = [NewEvent(EventKind.CHAT, FILLER.format(topic=TOPICS[i % len(TOPICS)]),
-                       start + timedelta(minutes=i), "Alice") for i in range(turns)]
-    events += [NewEvent(EventKind.CHAT, fact, start + timedelta(days=1, minutes=i), "Alice")
-               for i, fact in enumerate(FACTS)]
+    start = datetime(2026, 1, 1, 9, 0, tzinfo=UTC)
+    events = [
+        NewEvent(
+            EventKind.CHAT,
+            FILLER.format(topic=TOPICS[i % len(TOPICS)]),
+            start + timedelta(minutes=i),
+            "Alice",
+        )
+        for i in range(turns)
+    ]
+    events += [
+        NewEvent(EventKind.CHAT, fact, start + timedelta(days=1, minutes=i), "Alice")
+        for i, fact in enumerate(FACTS)
+    ]
     with Service(data_dir) as service:
-        service.ledger.append_events(events)
+        service.store.append_events(events)
         service.ingest()
         service.load_llm()
 
@@ -69,8 +92,13 @@ def main() -> int:
     env = {**os.environ, "REMEMORA_DATA_DIR": str(data_dir)}
     for question in QUESTIONS[:3]:
         began = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "app.cli", "ask", question], env=env, cwd=REPO,
-                       check=True, capture_output=True)
+        subprocess.run(
+            [sys.executable, "-m", "app.cli", "ask", question],
+            env=env,
+            cwd=REPO,
+            check=True,
+            capture_output=True,
+        )
         cold.append((time.perf_counter() - began) * 1000)
 
     warm, first_token, retrieval = [], [], []
@@ -83,16 +111,18 @@ def main() -> int:
             retrieval.append((time.perf_counter() - began) * 1000)
             marks: list[float] = []
             began = time.perf_counter()
-            service.ask(question, lambda _p: marks.append(time.perf_counter()))
+            service.ask(question, lambda _p, marks=marks: marks.append(time.perf_counter()))
             warm.append((time.perf_counter() - began) * 1000)
             first_token.append((marks[0] - began) * 1000)
     result = {
-        "model": args.model, "turns": args.turns + len(FACTS), "cpu_count": os.cpu_count(),
+        "model": args.model,
+        "turns": args.turns + len(FACTS),
+        "cpu_count": os.cpu_count(),
         "cli_cold_ms": round(statistics.median(cold)),
         "warm_ask_ms": round(statistics.median(warm)),
         "warm_first_token_ms": round(statistics.median(first_token)),
         "retrieval_ms": round(statistics.median(retrieval), 1),
-        "date": datetime.now(timezone.utc).date().isoformat(),
+        "date": datetime.now(UTC).date().isoformat(),
     }
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(result, indent=2))

@@ -23,7 +23,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from core.service import Service  # noqa: E402
+from core.service import Service
 
 SHOW = REPO / "tests" / "capture" / "show_text.py"
 
@@ -32,7 +32,10 @@ def start_xvfb() -> tuple[subprocess.Popen[bytes], str]:
     read_end, write_end = os.pipe()
     server = subprocess.Popen(
         ["Xvfb", "-displayfd", str(write_end), "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
-        pass_fds=(write_end,), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        pass_fds=(write_end,),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     os.close(write_end)
     with os.fdopen(read_end) as pipe:
         return server, ":" + pipe.readline().strip()
@@ -41,14 +44,28 @@ def start_xvfb() -> tuple[subprocess.Popen[bytes], str]:
 def measure(display: str, change_s: float, seconds: float) -> dict[str, object]:
     env = dict(os.environ, DISPLAY=display, QT_QPA_PLATFORM="xcb")
     window = subprocess.Popen(
-        [sys.executable, str(SHOW), "Bench page", "Capture cost bench\\nThe quick brown fox",
-         "--app", "bench", "--change", str(change_s)],
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env)
+        [
+            sys.executable,
+            str(SHOW),
+            "Bench page",
+            "Capture cost bench\\nThe quick brown fox",
+            "--app",
+            "bench",
+            "--change",
+            str(change_s),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env=env,
+    )
     assert window.stdout is not None and window.stdout.readline().strip() == "shown"
     try:
         with tempfile.TemporaryDirectory(prefix="rememora-cpu-") as data:
             with Service(Path(data)) as service:
-                service.ocr.read(__import__("numpy").zeros((32, 32, 3), "uint8"))  # load OCR first
+                service.runtime.ocr.read(
+                    __import__("numpy").zeros((32, 32, 3), "uint8")
+                )  # load OCR first
                 recorder = service.open_recorder(display)
                 process_cpu, wall = time.process_time(), time.monotonic()
                 recorder.start()
@@ -60,15 +77,19 @@ def measure(display: str, change_s: float, seconds: float) -> dict[str, object]:
         window.terminate()
         window.wait()
     return {
-        "screen": "changing every %g s" % change_s if change_s else "static",
+        "screen": f"changing every {change_s:g} s" if change_s else "static",
         "seconds": seconds,
         "capture_thread_cpu_share": health["capture_cpu_share"],
         "process_cpu_share_incl_ocr": round(process_share, 4),
-        "frames": health["frames"], "kept": health["kept"],
-        "dedup_exact": health["dedup_exact"], "dedup_similar": health["dedup_similar"],
+        "frames": health["frames"],
+        "kept": health["kept"],
+        "dedup_exact": health["dedup_exact"],
+        "dedup_similar": health["dedup_similar"],
         "ocr_frames": health["ocr_frames"],
         "ocr_ms_per_ocr_frame": round(float(health["ocr_ms"]) / max(int(health["ocr_frames"]), 1)),
-        "ocr_cpu_ms_per_ocr_frame": round(float(health["ocr_cpu_ms"]) / max(int(health["ocr_frames"]), 1)),
+        "ocr_cpu_ms_per_ocr_frame": round(
+            float(health["ocr_cpu_ms"]) / max(int(health["ocr_frames"]), 1)
+        ),
         "ocr_full_frames": health["ocr_full_frames"],
     }
 
@@ -84,7 +105,11 @@ def main() -> int:
     finally:
         server.terminate()
         server.wait()
-    result = {"display": "Xvfb 1280x800x24", "note": "shared 2-core machine, loaded", "runs": results}
+    result = {
+        "display": "Xvfb 1280x800x24",
+        "note": "shared 2-core machine, loaded",
+        "runs": results,
+    }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=1), encoding="utf-8")
     print(json.dumps(result, indent=1))

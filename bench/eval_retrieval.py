@@ -19,10 +19,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from core.evaluation.options import EvalOptions  # noqa: E402
-from core.evaluation.runs import run_benchmark  # noqa: E402
-from core.settings import Settings  # noqa: E402
-from models.embedder import SentenceTransformerEmbedder  # noqa: E402
+from core.settings import Settings
+from evaluation.options import EvalOptions
+from evaluation.runs import run_benchmark
+from models.embedder import SentenceTransformerEmbedder
 
 BENCH = ROOT.parent / "shared" / "bench"
 OUT = ROOT / "bench" / "out"
@@ -39,10 +39,12 @@ def _write(name: str, report: dict[str, object]) -> None:
 def _locomo_line(label: str, report: dict) -> str:  # type: ignore[type-arg]
     overall, cats = report["overall_1_4"], report["categories"]
     per = " ".join(f"c{c} {cats[c]['recall@10']:.3f}" for c in sorted(cats))
-    return (f"{label}: overall_1_4 r@1 {overall['recall@1']:.3f} r@5 {overall['recall@5']:.3f} "
-            f"r@10 {overall['recall@10']:.3f} r@20 {overall['recall@20']:.3f} mrr {overall['mrr']:.3f}"
-            f" | r@10 {per} | p50 {report['query_ms_p50']:.1f} p95 {report['query_ms_p95']:.1f} ms"
-            f" | ingest {report['ingest_seconds']:.1f} s, {report['store_bytes'] / 1e6:.1f} MB")
+    return (
+        f"{label}: overall_1_4 r@1 {overall['recall@1']:.3f} r@5 {overall['recall@5']:.3f} "
+        f"r@10 {overall['recall@10']:.3f} r@20 {overall['recall@20']:.3f} mrr {overall['mrr']:.3f}"
+        f" | r@10 {per} | p50 {report['query_ms_p50']:.1f} p95 {report['query_ms_p95']:.1f} ms"
+        f" | ingest {report['ingest_seconds']:.1f} s, {report['store_bytes'] / 1e6:.1f} MB"
+    )
 
 
 def main() -> int:
@@ -62,31 +64,49 @@ def main() -> int:
         embedder = SentenceTransformerEmbedder(name)
         cache = OUT / "embed-cache"
         if not args.skip_locomo:
-            report = run_benchmark("locomo", LOCOMO, embedder, settings,
-                                   EvalOptions(dump=OUT / f"eval_locomo_{name}.jsonl"),
-                                   cache_dir=cache)
+            report = run_benchmark(
+                "locomo",
+                LOCOMO,
+                embedder,
+                settings,
+                EvalOptions(dump=OUT / f"eval_locomo_{name}.jsonl"),
+                cache_dir=cache,
+            )
             _write(f"eval_locomo_{name}", report)
             print(_locomo_line(f"LOCOMO {name} (all)", report), flush=True)
-            held = run_benchmark("locomo", LOCOMO, embedder, settings, EvalOptions(),
-                                 [args.holdout], cache_dir=cache)
+            held = run_benchmark(
+                "locomo", LOCOMO, embedder, settings, EvalOptions(), [args.holdout], cache_dir=cache
+            )
             _write(f"eval_locomo_{name}_{args.holdout}", held)
             print(_locomo_line(f"LOCOMO {name} (held out {args.holdout})", held), flush=True)
         if not args.skip_longmemeval:
             suffix = f"_first{args.longmemeval_limit}" if args.longmemeval_limit else ""
-            report = run_benchmark("longmemeval", LONGMEMEVAL, embedder, settings,
-                                   EvalOptions(limit=args.longmemeval_limit,
-                                               dump=OUT / f"eval_longmemeval_{name}{suffix}.jsonl"),
-                                   cache_dir=cache)
+            report = run_benchmark(
+                "longmemeval",
+                LONGMEMEVAL,
+                embedder,
+                settings,
+                EvalOptions(
+                    limit=args.longmemeval_limit,
+                    dump=OUT / f"eval_longmemeval_{name}{suffix}.jsonl",
+                ),
+                cache_dir=cache,
+            )
             _write(f"eval_longmemeval_{name}{suffix}", report)
             overall = report["overall"]
-            print(f"LongMemEval_S {name}: recall_all@5 {overall['recall_all@5']:.3f} "
-                  f"recall_all@10 {overall['recall_all@10']:.3f} recall_any@10 "
-                  f"{overall['recall_any@10']:.3f} ({overall['questions']} questions) "
-                  f"p50 {report['query_ms_p50']:.1f} p95 {report['query_ms_p95']:.1f} ms "
-                  f"ingest {report['ingest_seconds']:.0f} s", flush=True)
+            print(
+                f"LongMemEval_S {name}: recall_all@5 {overall['recall_all@5']:.3f} "
+                f"recall_all@10 {overall['recall_all@10']:.3f} recall_any@10 "
+                f"{overall['recall_any@10']:.3f} ({overall['questions']} questions) "
+                f"p50 {report['query_ms_p50']:.1f} p95 {report['query_ms_p95']:.1f} ms "
+                f"ingest {report['ingest_seconds']:.0f} s",
+                flush=True,
+            )
             for qtype, scores in report["by_type"].items():
-                print(f"  {qtype}: recall_all@10 {scores['recall_all@10']:.3f} "
-                      f"recall_any@10 {scores['recall_any@10']:.3f} (n={scores['questions']})")
+                print(
+                    f"  {qtype}: recall_all@10 {scores['recall_all@10']:.3f} "
+                    f"recall_any@10 {scores['recall_any@10']:.3f} (n={scores['questions']})"
+                )
     return 0
 
 

@@ -15,16 +15,16 @@ import json
 import sys
 import tempfile
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from core import batch_log  # noqa: E402
-from core.chat_formats import read_chat_file  # noqa: E402
-from core.service import Service  # noqa: E402
-from core.settings import Settings  # noqa: E402
+from core.ingest.importers.chat_files import read_chat_file
+from core.service import Service
+from core.settings import Settings
+from core.store import batches as batch_log
 
 LOCOMO = REPO.parent / "shared" / "bench" / "locomo" / "locomo_dev.json"
 
@@ -39,28 +39,33 @@ def main() -> None:
     args = parser.parse_args()
     events = read_chat_file(args.locomo)
     first = [e for e in events if e.source == events[0].source][: args.turns]
-    settings = Settings.model_validate({"llm": {"model": args.model, "n_threads": args.threads,
-                                                "n_ctx": 2048}})
+    settings = Settings.model_validate(
+        {"llm": {"model": args.model, "n_threads": args.threads, "n_ctx": 2048}}
+    )
     with tempfile.TemporaryDirectory() as folder:
         data_dir = Path(folder)
         args.models_dir.mkdir(parents=True, exist_ok=True)
         (data_dir / "models").symlink_to(args.models_dir.resolve(), target_is_directory=True)
         with Service(data_dir, settings=settings) as service:
             service.load_llm()
-            service.embedder.embed(["warm up"])
-            service.ledger.append_events(first)
+            service.runtime.embedder.embed(["warm up"])
+            service.store.append_events(first)
             started = time.perf_counter()
             report = service.ingest()
             seconds = time.perf_counter() - started
-            batches = batch_log.all_batches(service.ledger)
+            batches = batch_log.all_batches(service.store)
     result = {
-        "model": args.model, "threads": args.threads, "conversation": first[0].source,
-        "events": report.events, "batches": len(batches), "seconds": round(seconds, 1),
+        "model": args.model,
+        "threads": args.threads,
+        "conversation": first[0].source,
+        "events": report.events,
+        "batches": len(batches),
+        "seconds": round(seconds, 1),
         "events_per_minute": round(report.events / seconds * 60, 2),
         "failed_batches": report.failed_batches,
         "ops": {f"{op} {t}": n for (op, t), n in sorted(report.ops.items())},
         "routed": [sorted(set(b.routed_by_model) | set(b.routed_by_rules)) for b in batches],
-        "when": datetime.now(timezone.utc).isoformat(),
+        "when": datetime.now(UTC).isoformat(),
         "note": "a slice of one LOCOMO conversation, on a shared, loaded 2-core machine",
     }
     out = REPO / "bench" / "out" / f"ingest_throughput_{args.model}.json"

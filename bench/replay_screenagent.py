@@ -18,7 +18,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from core.service import Service  # noqa: E402
+from core.service import Service
 
 SCREENAGENT = REPO.parent / "shared" / "bench" / "screens" / "screenagent"
 
@@ -36,22 +36,44 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sessions", type=int, help="only the first N sessions")
     parser.add_argument("--folder", type=Path, default=SCREENAGENT)
-    parser.add_argument("--out", type=Path, default=REPO / "bench" / "out" / "replay_screenagent.json")
+    parser.add_argument(
+        "--out", type=Path, default=REPO / "bench" / "out" / "replay_screenagent.json"
+    )
     args = parser.parse_args()
     if not (args.folder / "index.json").exists():
         print(f"no index.json in {args.folder}", file=sys.stderr)
         return 2
     ours = run("rememora", args.sessions, args.folder)
     naive = run("naive", args.sessions, args.folder)
-    keys = ("hit@1", "hit@5", "ocr_ms_per_frame", "ocr_cpu_ms_per_frame", "media_bytes_per_frame",
-            "text_bytes_per_frame", "wall_seconds", "frames_kept", "ocr_full_frames")
+    keys = (
+        "hit@1",
+        "hit@5",
+        "ocr_ms_per_frame",
+        "ocr_cpu_ms_per_frame",
+        "media_bytes_per_frame",
+        "text_bytes_per_frame",
+        "wall_seconds",
+        "frames_kept",
+        "ocr_full_frames",
+    )
     comparison = {k: {"rememora": ours.get(k), "naive": naive.get(k)} for k in keys}
-    for k in ("ocr_ms_per_frame", "ocr_cpu_ms_per_frame", "media_bytes_per_frame", "text_bytes_per_frame", "wall_seconds"):
+    for k in (
+        "ocr_ms_per_frame",
+        "ocr_cpu_ms_per_frame",
+        "media_bytes_per_frame",
+        "text_bytes_per_frame",
+        "wall_seconds",
+    ):
         if naive.get(k):
             comparison[k]["rememora_over_naive"] = round(float(ours[k]) / float(naive[k]), 3)  # type: ignore[arg-type]
-    result = {"dataset": str(args.folder), "sessions": args.sessions or "all",
-              "machine": f"{platform.machine()}, {platform.processor() or 'cpu'}; shared, loaded",
-              "comparison": comparison, "rememora": ours, "naive": naive}
+    result = {
+        "dataset": str(args.folder),
+        "sessions": args.sessions or "all",
+        "machine": f"{platform.machine()}, {platform.processor() or 'cpu'}; shared, loaded",
+        "comparison": comparison,
+        "rememora": ours,
+        "naive": naive,
+    }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=1), encoding="utf-8")
     print(json.dumps(comparison, indent=1))

@@ -16,8 +16,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from core.evaluation.longmemeval import haystack_events, load_longmemeval  # noqa: E402
-from core.evaluation.scoring import longmemeval_scores  # noqa: E402
+from evaluation.longmemeval import haystack_events, load_longmemeval
+from evaluation.scoring import longmemeval_scores
 
 LONGMEMEVAL = ROOT.parent / "shared" / "bench" / "longmemeval" / "longmemeval_s_dev.json.gz"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 import json
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import NewType
 
 from core.errors import UnknownMemoryTypeError
@@ -33,8 +33,14 @@ class MemoryType(str, enum.Enum):
 
     @property
     def id_prefix(self) -> str:
-        return {"core": "cor", "episodic": "epi", "semantic": "sem",
-                "procedural": "pro", "resource": "res", "vault": "vlt"}[self.value]
+        return {
+            "core": "cor",
+            "episodic": "epi",
+            "semantic": "sem",
+            "procedural": "pro",
+            "resource": "res",
+            "vault": "vlt",
+        }[self.value]
 
 
 class MemoryStatus(str, enum.Enum):
@@ -57,18 +63,18 @@ class EventStatus(str, enum.Enum):
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def to_iso(moment: datetime) -> str:
     if moment.tzinfo is None:
         raise ValueError("naive datetime: Rememora stores aware times only")
-    return moment.astimezone(timezone.utc).isoformat(timespec="microseconds")
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")
 
 
 def from_iso(text: str) -> datetime:
     moment = datetime.fromisoformat(text)
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 @dataclass(frozen=True)

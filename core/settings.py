@@ -31,12 +31,17 @@ class LLMSettings(_Section):
     n_ctx: int = Field(4096, ge=512, le=131072)
     n_threads: int = Field(0, ge=0, le=256, description="0: one per physical core")
     max_answer_tokens: int = Field(256, ge=16, le=4096)
-    state_cache_ram_mb: int = Field(512, ge=0, le=1_000_000,
-                                    description="saved prompt-prefix KV states kept in RAM")
-    state_cache_disk_mb: int = Field(2048, ge=0, le=10_000_000,
-                                     description="and on disk, in the data directory; 0: off")
-    base_url: str = Field("", description="an OpenAI-compatible server (e.g. "
-                          "http://127.0.0.1:8000/v1); empty: llama.cpp in-process")
+    state_cache_ram_mb: int = Field(
+        512, ge=0, le=1_000_000, description="saved prompt-prefix KV states kept in RAM"
+    )
+    state_cache_disk_mb: int = Field(
+        2048, ge=0, le=10_000_000, description="and on disk, in the data directory; 0: off"
+    )
+    base_url: str = Field(
+        "",
+        description="an OpenAI-compatible server (e.g. "
+        "http://127.0.0.1:8000/v1); empty: llama.cpp in-process",
+    )
 
 
 class EmbedderSettings(_Section):
@@ -56,25 +61,57 @@ class CaptureSettings(_Section):
     max_interval_s: float = Field(30.0, ge=0.2, le=3600, description="when the screen is idle")
     window_poll_s: float = Field(0.5, ge=0.05, le=10, description="focus/title check period")
     dedup_threshold: float = Field(
-        1.0, ge=0.0, le=100.0,
-        description="a tile where at most this percent of its (downscaled) pixels changed is unchanged")
+        1.0,
+        ge=0.0,
+        le=100.0,
+        description="a tile where at most this percent of its (downscaled) pixels changed is unchanged",
+    )
     tile_px: int = Field(128, ge=32, le=1024, description="side of the change-detection tiles")
     full_ocr_fraction: float = Field(
-        0.5, ge=0.0, le=1.0, description="OCR the whole frame when this share of it changed")
-    ocr_queue_max: int = Field(32, ge=1, le=1000, description="frames waiting for OCR before new ones are dropped")
+        0.5, ge=0.0, le=1.0, description="OCR the whole frame when this share of it changed"
+    )
+    ocr_queue_max: int = Field(
+        32, ge=1, le=1000, description="frames waiting for OCR before new ones are dropped"
+    )
     ocr_threads: int = Field(1, ge=1, le=64)
     webp_quality: int = Field(60, ge=1, le=100)
-    media_budget_gb: float = Field(5.0, ge=0.0, le=10000.0, description="frames past this are deleted, oldest first")
-    min_free_disk_gb: float = Field(1.0, ge=0.0, le=10000.0, description="capture pauses below this much free disk")
-    stale_after_s: float = Field(120.0, ge=5.0, le=86400.0, description="the tray shows 'stale' past this frame age")
+    media_budget_gb: float = Field(
+        5.0, ge=0.0, le=10000.0, description="frames past this are deleted, oldest first"
+    )
+    min_free_disk_gb: float = Field(
+        1.0, ge=0.0, le=10000.0, description="capture pauses below this much free disk"
+    )
+    stale_after_s: float = Field(
+        120.0, ge=5.0, le=86400.0, description="the tray shows 'stale' past this frame age"
+    )
     deny_apps: tuple[str, ...] = (
-        "keepassxc", "keepass", "keepass2", "1password", "bitwarden", "lastpass", "enpass",
-        "seahorse", "kwalletmanager", "kwalletmanager5", "gnome-keyring", "rememora",
-        "i3lock", "xscreensaver", "gnome-screensaver", "light-locker", "xsecurelock",
+        "keepassxc",
+        "keepass",
+        "keepass2",
+        "1password",
+        "bitwarden",
+        "lastpass",
+        "enpass",
+        "seahorse",
+        "kwalletmanager",
+        "kwalletmanager5",
+        "gnome-keyring",
+        "rememora",
+        "i3lock",
+        "xscreensaver",
+        "gnome-screensaver",
+        "light-locker",
+        "xsecurelock",
     )
     deny_titles: tuple[str, ...] = (
-        r"\bincognito\b", r"\binprivate\b", r"\bprivate browsing\b", r"\bprivate window\b",
-        r"^rememora\b", r"\bkeepassxc\b", r"\bbitwarden\b", r"\b1password\b",
+        r"\bincognito\b",
+        r"\binprivate\b",
+        r"\bprivate browsing\b",
+        r"\bprivate window\b",
+        r"^rememora\b",
+        r"\bkeepassxc\b",
+        r"\bbitwarden\b",
+        r"\b1password\b",
     )
 
     @field_validator("deny_titles")
@@ -92,9 +129,14 @@ class IngestSettings(_Section):
     """The desktop app's background ingest (typed memories from pending events)."""
 
     background_interval_s: float = Field(
-        30.0, ge=0.0, le=86400.0, description="how often the app looks for pending events; 0: never")
-    idle_s: float = Field(5.0, ge=0.0, le=3600.0,
-                          description="and starts an ingest only after this long without typing")
+        30.0, ge=0.0, le=86400.0, description="how often the app looks for pending events; 0: never"
+    )
+    idle_s: float = Field(
+        5.0,
+        ge=0.0,
+        le=3600.0,
+        description="and starts an ingest only after this long without typing",
+    )
 
 
 class IndexSettings(_Section):

@@ -38,13 +38,25 @@ class DeviceReport:
     def from_json(text: str) -> DeviceReport:
         raw: dict[str, Any] = json.loads(text)
         gpus = tuple(
-            GPU(g["kind"], g["name"], int(g["total_bytes"]), int(g["free_bytes"]),
+            GPU(
+                g["kind"],
+                g["name"],
+                int(g["total_bytes"]),
+                int(g["free_bytes"]),
                 (int(g["compute_capability"][0]), int(g["compute_capability"][1]))
-                if g.get("compute_capability") else None)
-            for g in raw["gpus"])
-        return DeviceReport(gpus, bool(raw["llama_gpu_offload"]), int(raw["ram_total_bytes"]),
-                            int(raw["ram_free_bytes"]), int(raw["cpu_threads"]),
-                            tuple(raw.get("notes", ())))
+                if g.get("compute_capability")
+                else None,
+            )
+            for g in raw["gpus"]
+        )
+        return DeviceReport(
+            gpus,
+            bool(raw["llama_gpu_offload"]),
+            int(raw["ram_total_bytes"]),
+            int(raw["ram_free_bytes"]),
+            int(raw["cpu_threads"]),
+            tuple(raw.get("notes", ())),
+        )
 
 
 def _ram() -> tuple[int, int]:
@@ -68,8 +80,9 @@ def _torch_gpus(notes: list[str]) -> list[GPU]:
         for index in range(torch.cuda.device_count()):
             free, total = torch.cuda.mem_get_info(index)
             props = torch.cuda.get_device_properties(index)
-            found.append(GPU("cuda", props.name, int(total), int(free),
-                             (int(props.major), int(props.minor))))
+            found.append(
+                GPU("cuda", props.name, int(total), int(free), (int(props.major), int(props.minor)))
+            )
     elif torch.backends.mps.is_available():
         working_set = int(torch.mps.recommended_max_memory())
         allocated = int(torch.mps.driver_allocated_memory())
@@ -89,8 +102,11 @@ def discover() -> DeviceReport:
         gpus = _torch_gpus(notes)
     else:
         gpus = []
-        notes.append("this llama.cpp build has no GPU backend (CPU only); "
-                     "for CUDA: CMAKE_ARGS=-DGGML_CUDA=on pip install llama-cpp-python")
+        notes.append(
+            "this llama.cpp build has no GPU backend (CPU only); "
+            "for CUDA: CMAKE_ARGS=-DGGML_CUDA=on pip install llama-cpp-python"
+        )
     total, free = _ram()
-    return DeviceReport(tuple(gpus), offload, total, free, len(os.sched_getaffinity(0)),
-                        tuple(notes))
+    return DeviceReport(
+        tuple(gpus), offload, total, free, len(os.sched_getaffinity(0)), tuple(notes)
+    )

@@ -15,8 +15,19 @@ import struct
 from dataclasses import dataclass
 from pathlib import Path
 
-_SCALARS = {0: "<B", 1: "<b", 2: "<H", 3: "<h", 4: "<I", 5: "<i", 6: "<f", 7: "<?",
-            10: "<Q", 11: "<q", 12: "<d"}
+_SCALARS = {
+    0: "<B",
+    1: "<b",
+    2: "<H",
+    3: "<h",
+    4: "<I",
+    5: "<i",
+    6: "<f",
+    7: "<?",
+    10: "<Q",
+    11: "<q",
+    12: "<d",
+}
 _STRING, _ARRAY = 8, 9
 
 
@@ -61,7 +72,7 @@ class _Cursor:
 
     def string(self) -> str:
         length = int(self.take("<Q"))
-        raw = self.data[self.at:self.at + length]
+        raw = self.data[self.at : self.at + length]
         self.at += length
         return raw.decode("utf-8", "replace")
 
@@ -91,7 +102,8 @@ class ArrayLength:
 
 
 def read_metadata_and_tensors(
-    path: Path, file_bytes: int | None = None,
+    path: Path,
+    file_bytes: int | None = None,
 ) -> tuple[dict[str, object], dict[str, int], int]:
     """Metadata (arrays as their lengths), each tensor's byte size, and the file size.
     ``file_bytes``: the whole file's size when ``path`` holds only its start."""
@@ -139,8 +151,11 @@ def read_model_shape(path: Path, file_bytes: int | None = None) -> ModelShape:
             raise GGUFError(f"{path}: the header has no number {arch}.{key}")
         return int(value)
 
-    n_layers, n_embd, n_head = number("block_count"), number("embedding_length"), \
-        number("attention.head_count")
+    n_layers, n_embd, n_head = (
+        number("block_count"),
+        number("embedding_length"),
+        number("attention.head_count"),
+    )
     n_head_kv = number("attention.head_count_kv", n_head)
     tokens = metadata.get("tokenizer.ggml.tokens")
     n_vocab = number("vocab_size", tokens.count if isinstance(tokens, ArrayLength) else 0)
@@ -154,10 +169,17 @@ def read_model_shape(path: Path, file_bytes: int | None = None) -> ModelShape:
     if "output.weight" not in sizes:  # tied embeddings: the GPU gets a copy of them
         output += sizes.get("token_embd.weight", 0)
     return ModelShape(
-        architecture=arch, n_layers=n_layers, n_embd=n_embd, n_head=n_head,
-        n_head_kv=n_head_kv, head_dim_k=number("attention.key_length", n_embd // n_head),
+        architecture=arch,
+        n_layers=n_layers,
+        n_embd=n_embd,
+        n_head=n_head,
+        n_head_kv=n_head_kv,
+        head_dim_k=number("attention.key_length", n_embd // n_head),
         head_dim_v=number("attention.value_length", n_embd // n_head),
-        context_length=number("context_length", 2048), n_vocab=n_vocab,
-        n_ff=number("feed_forward_length", 4 * n_embd), file_bytes=file_bytes,
-        layer_bytes=tuple(layers), output_bytes=output,
+        context_length=number("context_length", 2048),
+        n_vocab=n_vocab,
+        n_ff=number("feed_forward_length", 4 * n_embd),
+        file_bytes=file_bytes,
+        layer_bytes=tuple(layers),
+        output_bytes=output,
     )

@@ -72,7 +72,10 @@ class KVStateCache:
     ``disk_budget_bytes``) in ``folder``; ``folder=None`` keeps RAM only."""
 
     def __init__(
-        self, ram_budget_bytes: int, folder: Path | None = None, disk_budget_bytes: int = 0,
+        self,
+        ram_budget_bytes: int,
+        folder: Path | None = None,
+        disk_budget_bytes: int = 0,
     ) -> None:
         self.ram_budget_bytes = ram_budget_bytes
         self.disk_budget_bytes = disk_budget_bytes if folder is not None else 0
@@ -182,11 +185,15 @@ class KVStateCache:
         return found
 
     def _write_file(self, state: SavedState) -> None:
-        header = json.dumps({
-            "key": state.key, "tokens": list(state.tokens), "fingerprint": state.fingerprint,
-            "payload_bytes": state.nbytes,
-            "payload_sha256": hashlib.sha256(state.payload).hexdigest(),
-        }).encode("utf-8")
+        header = json.dumps(
+            {
+                "key": state.key,
+                "tokens": list(state.tokens),
+                "fingerprint": state.fingerprint,
+                "payload_bytes": state.nbytes,
+                "payload_sha256": hashlib.sha256(state.payload).hexdigest(),
+            }
+        ).encode("utf-8")
         path = self._path(state.key)
         partial = path.with_suffix(".partial")
         try:
@@ -254,15 +261,16 @@ def _decode(data: bytes, key: str) -> SavedState | str:
         return "truncated header"
     (header_len,) = _HEADER_LEN.unpack_from(data, len(MAGIC))
     try:
-        header = json.loads(data[start:start + header_len])
-        payload = data[start + header_len:]
+        header = json.loads(data[start : start + header_len])
+        payload = data[start + header_len :]
         if header["key"] != key:
             return "written for another key (model, context or prefix differ)"
         if len(payload) != header["payload_bytes"]:
             return f"truncated payload ({len(payload)} of {header['payload_bytes']} bytes)"
         if hashlib.sha256(payload).hexdigest() != header["payload_sha256"]:
             return "payload checksum mismatch (corrupted)"
-        return SavedState(key, tuple(int(t) for t in header["tokens"]),
-                          str(header["fingerprint"]), payload)
+        return SavedState(
+            key, tuple(int(t) for t in header["tokens"]), str(header["fingerprint"]), payload
+        )
     except (ValueError, KeyError, TypeError) as exc:
         return f"bad header: {exc}"

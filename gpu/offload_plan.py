@@ -48,20 +48,27 @@ class OffloadPlan:
         return GGML_TYPE_IDS[self.kv_type]
 
     def summary(self) -> str:
-        where = ("all layers on the GPU" if self.n_gpu_layers > self.n_layers else
-                 f"{self.n_gpu_layers}/{self.n_layers} layers on the GPU" if self.n_gpu_layers
-                 else "CPU only")
-        return (f"{self.backend} ({self.device}): {where}, n_gpu_layers={self.n_gpu_layers}, "
-                f"offload_kqv={self.offload_kqv}, flash_attn={self.flash_attn}, "
-                f"KV {self.kv_type}, n_ctx={self.n_ctx}; GPU use {self.gpu_bytes / MIB:.0f} MiB "
-                f"of a {self.budget_bytes / MIB:.0f} MiB budget")
+        where = (
+            "all layers on the GPU"
+            if self.n_gpu_layers > self.n_layers
+            else f"{self.n_gpu_layers}/{self.n_layers} layers on the GPU"
+            if self.n_gpu_layers
+            else "CPU only"
+        )
+        return (
+            f"{self.backend} ({self.device}): {where}, n_gpu_layers={self.n_gpu_layers}, "
+            f"offload_kqv={self.offload_kqv}, flash_attn={self.flash_attn}, "
+            f"KV {self.kv_type}, n_ctx={self.n_ctx}; GPU use {self.gpu_bytes / MIB:.0f} MiB "
+            f"of a {self.budget_bytes / MIB:.0f} MiB budget"
+        )
 
     @property
     def gpu_bytes(self) -> int:
         if not self.n_gpu_layers:
             return 0
-        return self.weights_gpu_bytes + (self.kv_bytes if self.offload_kqv else 0) + \
-            self.compute_bytes
+        return (
+            self.weights_gpu_bytes + (self.kv_bytes if self.offload_kqv else 0) + self.compute_bytes
+        )
 
 
 def headroom_bytes(gpu: GPU) -> int:
@@ -89,21 +96,41 @@ def _cpu_plan(shape: ModelShape, report: DeviceReport, n_ctx: int, why: str) -> 
     f16 = kv_bytes(shape, "f16", n_ctx)
     if f16 > report.ram_free_bytes // 4:
         kv_type, flash = "q8_0", True
-        reasons.append(f"an f16 KV cache ({f16 / MIB:.0f} MiB) would take over a quarter of "
-                       "free RAM: q8_0, with flash attention (a quantised V cache needs it)")
+        reasons.append(
+            f"an f16 KV cache ({f16 / MIB:.0f} MiB) would take over a quarter of "
+            "free RAM: q8_0, with flash attention (a quantised V cache needs it)"
+        )
     else:
-        reasons.append(f"KV cache f16 in RAM ({f16 / MIB:.0f} MiB at n_ctx={n_ctx}); flash "
-                       "attention off (little gain on CPU)")
-    return OffloadPlan("cpu", f"{report.cpu_threads} CPU threads", 0, shape.n_layers, False,
-                       flash, kv_type, n_ctx, 0, kv_bytes(shape, kv_type, n_ctx), 0, 0,
-                       tuple(reasons))
+        reasons.append(
+            f"KV cache f16 in RAM ({f16 / MIB:.0f} MiB at n_ctx={n_ctx}); flash "
+            "attention off (little gain on CPU)"
+        )
+    return OffloadPlan(
+        "cpu",
+        f"{report.cpu_threads} CPU threads",
+        0,
+        shape.n_layers,
+        False,
+        flash,
+        kv_type,
+        n_ctx,
+        0,
+        kv_bytes(shape, kv_type, n_ctx),
+        0,
+        0,
+        tuple(reasons),
+    )
 
 
-def plan_offload(shape: ModelShape, report: DeviceReport, wanted_ctx: int = 4096,
-                 min_ctx: int = 2048) -> OffloadPlan:
+def plan_offload(
+    shape: ModelShape, report: DeviceReport, wanted_ctx: int = 4096, min_ctx: int = 2048
+) -> OffloadPlan:
     n_ctx = min(wanted_ctx, shape.context_length)
-    ctx_reason = (f"n_ctx={n_ctx}" + (f" (the model's own limit is {shape.context_length})"
-                                      if wanted_ctx > shape.context_length else ""))
+    ctx_reason = f"n_ctx={n_ctx}" + (
+        f" (the model's own limit is {shape.context_length})"
+        if wanted_ctx > shape.context_length
+        else ""
+    )
     if not report.llama_gpu_offload:
         return _cpu_plan(shape, report, n_ctx, "llama.cpp here has no GPU backend")
     if not report.gpus:
@@ -112,14 +139,18 @@ def plan_offload(shape: ModelShape, report: DeviceReport, wanted_ctx: int = 4096
     backend = "cuda" if gpu.kind == "cuda" else "metal"
     room = headroom_bytes(gpu)
     budget = gpu.free_bytes - room
-    reasons = [f"{gpu.name}: {gpu.free_bytes / MIB:.0f} MiB free of {gpu.total_bytes / MIB:.0f}; "
-               f"{room / MIB:.0f} MiB kept free as headroom -> budget {budget / MIB:.0f} MiB",
-               ctx_reason]
+    reasons = [
+        f"{gpu.name}: {gpu.free_bytes / MIB:.0f} MiB free of {gpu.total_bytes / MIB:.0f}; "
+        f"{room / MIB:.0f} MiB kept free as headroom -> budget {budget / MIB:.0f} MiB",
+        ctx_reason,
+    ]
     flash = backend == "metal" or (gpu.compute_capability or (0, 0)) >= (6, 0)
-    reasons.append("flash attention on: no n_ctx x n_ctx score matrix, and it allows a "
-                   "quantised V cache" if flash else
-                   "flash attention off (CUDA compute capability below 6.0), so the KV cache "
-                   "stays f16: a quantised V cache needs flash attention")
+    reasons.append(
+        "flash attention on: no n_ctx x n_ctx score matrix, and it allows a quantised V cache"
+        if flash
+        else "flash attention off (CUDA compute capability below 6.0), so the KV cache "
+        "stays f16: a quantised V cache needs flash attention"
+    )
     weights = sum(shape.layer_bytes) + shape.output_bytes
     types = ["f16", "q8_0"] if flash else ["f16"]
 
@@ -131,19 +162,36 @@ def plan_offload(shape: ModelShape, report: DeviceReport, wanted_ctx: int = 4096
         for kv_type in types:
             if need(kv_type, ctx) <= budget:
                 if kv_type == "q8_0":
-                    reasons.append("an f16 KV cache does not fit: q8_0 (on CUDA only q4_0/q8_0 "
-                                   "KV stay on the GPU with flash attention; q8_0 loses least)")
+                    reasons.append(
+                        "an f16 KV cache does not fit: q8_0 (on CUDA only q4_0/q8_0 "
+                        "KV stay on the GPU with flash attention; q8_0 loses least)"
+                    )
                 if ctx < n_ctx:
-                    reasons.append(f"context shortened to {ctx} tokens to keep every layer on "
-                                   "the GPU")
-                reasons.append(f"weights {weights / MIB:.0f} MiB + KV "
-                               f"{kv_bytes(shape, kv_type, ctx) / MIB:.0f} MiB + compute "
-                               f"~{compute_bytes(shape, ctx, flash) / MIB:.0f} MiB fit: every "
-                               f"layer and the output layer offloaded "
-                               f"(n_gpu_layers={shape.n_layers + 1})")
-                return OffloadPlan(backend, gpu.name, shape.n_layers + 1, shape.n_layers, True,
-                                   flash, kv_type, ctx, weights, kv_bytes(shape, kv_type, ctx),
-                                   compute_bytes(shape, ctx, flash), budget, tuple(reasons))
+                    reasons.append(
+                        f"context shortened to {ctx} tokens to keep every layer on the GPU"
+                    )
+                reasons.append(
+                    f"weights {weights / MIB:.0f} MiB + KV "
+                    f"{kv_bytes(shape, kv_type, ctx) / MIB:.0f} MiB + compute "
+                    f"~{compute_bytes(shape, ctx, flash) / MIB:.0f} MiB fit: every "
+                    f"layer and the output layer offloaded "
+                    f"(n_gpu_layers={shape.n_layers + 1})"
+                )
+                return OffloadPlan(
+                    backend,
+                    gpu.name,
+                    shape.n_layers + 1,
+                    shape.n_layers,
+                    True,
+                    flash,
+                    kv_type,
+                    ctx,
+                    weights,
+                    kv_bytes(shape, kv_type, ctx),
+                    compute_bytes(shape, ctx, flash),
+                    budget,
+                    tuple(reasons),
+                )
         if ctx // 2 < min_ctx:
             break
         ctx //= 2
@@ -153,14 +201,31 @@ def plan_offload(shape: ModelShape, report: DeviceReport, wanted_ctx: int = 4096
     spare = budget - compute_bytes(shape, n_ctx, flash)
     layers = min(shape.n_layers, max(0, spare // per_layer))
     if layers == 0:
-        return _cpu_plan(shape, report, n_ctx,
-                         f"{gpu.name} has too little free memory for even one layer "
-                         f"({per_layer / MIB:.0f} MiB with its KV): CPU only")
-    reasons.append(f"the model with its output layer does not fit even at n_ctx={min_ctx}: "
-                   f"{layers} of "
-                   f"{shape.n_layers} layers on the GPU ({per_layer / MIB:.1f} MiB each with "
-                   f"their KV, {kv_type}); the rest and the output layer on the CPU")
-    return OffloadPlan(backend, gpu.name, int(layers), shape.n_layers, True, flash, kv_type,
-                       n_ctx, int(layers * max(shape.layer_bytes)),
-                       kv_bytes(shape, kv_type, n_ctx, layers=int(layers)),
-                       compute_bytes(shape, n_ctx, flash), budget, tuple(reasons))
+        return _cpu_plan(
+            shape,
+            report,
+            n_ctx,
+            f"{gpu.name} has too little free memory for even one layer "
+            f"({per_layer / MIB:.0f} MiB with its KV): CPU only",
+        )
+    reasons.append(
+        f"the model with its output layer does not fit even at n_ctx={min_ctx}: "
+        f"{layers} of "
+        f"{shape.n_layers} layers on the GPU ({per_layer / MIB:.1f} MiB each with "
+        f"their KV, {kv_type}); the rest and the output layer on the CPU"
+    )
+    return OffloadPlan(
+        backend,
+        gpu.name,
+        int(layers),
+        shape.n_layers,
+        True,
+        flash,
+        kv_type,
+        n_ctx,
+        int(layers * max(shape.layer_bytes)),
+        kv_bytes(shape, kv_type, n_ctx, layers=int(layers)),
+        compute_bytes(shape, n_ctx, flash),
+        budget,
+        tuple(reasons),
+    )

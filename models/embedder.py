@@ -5,10 +5,10 @@ from __future__ import annotations
 import importlib
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol, Sequence
+from typing import TYPE_CHECKING, Protocol
 
 import platformdirs
 
@@ -73,8 +73,9 @@ class SentenceTransformerEmbedder:
     The weights are checked against the registry's sha256 once per process before load.
     """
 
-    def __init__(self, name: str = "all-minilm-l6-v2", device: str = "cpu",
-                 models_dir: Path | None = None) -> None:
+    def __init__(
+        self, name: str = "all-minilm-l6-v2", device: str = "cpu", models_dir: Path | None = None
+    ) -> None:
         self.spec = EMBEDDER_MODELS[name]
         self.name = name
         self.dimension = self.spec.dimension
@@ -110,7 +111,10 @@ class SentenceTransformerEmbedder:
         model = self._load()
         with _threads_for(len(texts)):
             vectors = model.encode(
-                list(texts), batch_size=64, normalize_embeddings=True, show_progress_bar=False,
+                list(texts),
+                batch_size=64,
+                normalize_embeddings=True,
+                show_progress_bar=False,
                 convert_to_numpy=True,
             )
         return [list(map(float, row)) for row in vectors]

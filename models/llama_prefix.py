@@ -53,10 +53,12 @@ def context_signature(llama: Llama, n_gpu_layers: int) -> str:
     import llama_cpp
 
     params = llama.context_params
-    return (f"llama_cpp={llama_cpp.__version__};n_ctx={llama.n_ctx()};"
-            f"n_batch={params.n_batch};n_ubatch={params.n_ubatch};type_k={params.type_k};"
-            f"type_v={params.type_v};flash_attn={params.flash_attn_type};"
-            f"offload_kqv={params.offload_kqv};n_gpu_layers={n_gpu_layers}")
+    return (
+        f"llama_cpp={llama_cpp.__version__};n_ctx={llama.n_ctx()};"
+        f"n_batch={params.n_batch};n_ubatch={params.n_ubatch};type_k={params.type_k};"
+        f"type_v={params.type_v};flash_attn={params.flash_attn_type};"
+        f"offload_kqv={params.offload_kqv};n_gpu_layers={n_gpu_layers}"
+    )
 
 
 def _last_logits_fingerprint(llama: Llama) -> str:
@@ -125,7 +127,10 @@ class PrefixStates:
         return state_key(self.model_sha256, self.context, prefix)
 
     def prepare(
-        self, llama: Llama, tokens: Sequence[int], n_prefix: int,
+        self,
+        llama: Llama,
+        tokens: Sequence[int],
+        n_prefix: int,
         segment_ends: Sequence[int] = (),
     ) -> PrefixOutcome:
         """Leave ``llama`` holding the KV of ``tokens[:n_prefix]`` and of every segment
@@ -142,15 +147,24 @@ class PrefixStates:
             """The furthest stop inside ``shared`` at which evaluation may resume. A source's
             own block end was decoded alone, so it is a stop only where this prompt decodes
             it alone too (its prefix end or its block end)."""
-            return max((stop for stop in stops if stop <= shared and (
-                stop < source_end or stop in (n_prefix, block_end))), default=0)
+            return max(
+                (
+                    stop
+                    for stop in stops
+                    if stop <= shared and (stop < source_end or stop in (n_prefix, block_end))
+                ),
+                default=0,
+            )
 
         live = llama.input_ids[: llama.n_tokens]
         start = 0
         if self.cache is not None and self._live and tuple(live[: len(self._live)]) == self._live:
             start = usable(shared_run(live, tokens), len(self._live))
-        outcome = PrefixOutcome("live", n_prefix, segments_from="live" if start > n_prefix
-                                else "") if start else PrefixOutcome("none", n_prefix)
+        outcome = (
+            PrefixOutcome("live", n_prefix, segments_from="live" if start > n_prefix else "")
+            if start
+            else PrefixOutcome("none", n_prefix)
+        )
         if self.cache is not None and ends:
             restored = self._restore_block(llama, tokens[:block_end], n_prefix, usable, start)
             if restored is not None:
@@ -162,16 +176,22 @@ class PrefixStates:
         if ends:
             fingerprint = self._segments(llama, tokens, start, ends)
             if self.cache is not None and start < block_end:
-                self.cache.put(SavedState(self.key(block), block, fingerprint,
-                                          save_sequence(llama)), persist=False)
+                self.cache.put(
+                    SavedState(self.key(block), block, fingerprint, save_sequence(llama)),
+                    persist=False,
+                )
         else:
             llama.n_tokens = n_prefix
         self._live = block
         return replace(outcome, reused_tokens=start)
 
     def _restore_block(
-        self, llama: Llama, block: Sequence[int], n_prefix: int,
-        usable: Callable[[int, int], int], start: int,
+        self,
+        llama: Llama,
+        block: Sequence[int],
+        n_prefix: int,
+        usable: Callable[[int, int], int],
+        start: int,
     ) -> tuple[int, PrefixOutcome] | None:
         assert self.cache is not None
         match = self.cache.longest_match(block)
@@ -184,13 +204,19 @@ class PrefixStates:
         started = time.perf_counter()
         if restore_sequence(llama, state) != state.fingerprint:
             self.cache.discard(state.key)  # and the live context is gone: start over
-            return 0, PrefixOutcome("none", n_prefix, rejected=(
-                "logits after restoring a memory block differ from its saved fingerprint"))
+            return 0, PrefixOutcome(
+                "none",
+                n_prefix,
+                rejected=(
+                    "logits after restoring a memory block differ from its saved fingerprint"
+                ),
+            )
         elapsed = (time.perf_counter() - started) * 1000
         return reach, PrefixOutcome("ram", n_prefix, elapsed, segments_from="ram")
 
-    def _segments(self, llama: Llama, tokens: Sequence[int], start: int,
-                  ends: Sequence[int]) -> str:
+    def _segments(
+        self, llama: Llama, tokens: Sequence[int], start: int, ends: Sequence[int]
+    ) -> str:
         """Evaluate the segments after ``start``, each in a batch of its own, then the last
         one's last token alone; returns that token's fingerprint."""
         llama.n_tokens = start  # eval drops the KV past n_tokens first
@@ -214,8 +240,7 @@ class PrefixStates:
                 rejected = "saved tokens differ from the prefix"
             elif restore_sequence(llama, state) == state.fingerprint:
                 elapsed = (time.perf_counter() - started) * 1000
-                return PrefixOutcome("ram" if in_ram else "disk", len(prefix), elapsed,
-                                     rejected)
+                return PrefixOutcome("ram" if in_ram else "disk", len(prefix), elapsed, rejected)
             else:
                 rejected = "logits after restore differ from the saved fingerprint"
             self.cache.discard(key)

@@ -42,9 +42,7 @@ class ChatMessage:
 class LLM(Protocol):
     name: str
 
-    def stream_chat(
-        self, messages: Sequence[ChatMessage], max_tokens: int
-    ) -> Iterator[str]: ...
+    def stream_chat(self, messages: Sequence[ChatMessage], max_tokens: int) -> Iterator[str]: ...
 
     def count_tokens(self, text: str) -> int: ...
 
@@ -68,6 +66,8 @@ class RuntimeOptions:
     type_k: int | None = None  # a GGML type id; None: f16
     type_v: int | None = None
     n_batch: int = 512
+
+
 class JsonLLM(Protocol):
     """A model that can answer with JSON constrained by a JSON schema (grammar-based
     decoding), so its output always parses and matches the schema's shape."""
@@ -97,9 +97,16 @@ def default_threads() -> int:
 
 class LlamaCppLLM:
     def __init__(
-        self, name: str, model_path: Path, n_ctx: int = 4096, n_threads: int = 0,
-        n_gpu_layers: int = 0, *, state_cache: KVStateCache | None = None,
-        model_sha256: str = "", options: RuntimeOptions | None = None,
+        self,
+        name: str,
+        model_path: Path,
+        n_ctx: int = 4096,
+        n_threads: int = 0,
+        n_gpu_layers: int = 0,
+        *,
+        state_cache: KVStateCache | None = None,
+        model_sha256: str = "",
+        options: RuntimeOptions | None = None,
     ) -> None:
         self.name = name
         self.model_path = model_path
@@ -125,16 +132,25 @@ class LlamaCppLLM:
             opts = self.options
             try:
                 self._llama = Llama(
-                    model_path=str(self.model_path), n_ctx=self.n_ctx,
-                    n_threads=self._n_threads, n_threads_batch=self._n_threads,
-                    n_gpu_layers=opts.n_gpu_layers, offload_kqv=opts.offload_kqv,
-                    flash_attn=opts.flash_attn, type_k=opts.type_k, type_v=opts.type_v,
-                    n_batch=opts.n_batch, seed=0, verbose=False,
+                    model_path=str(self.model_path),
+                    n_ctx=self.n_ctx,
+                    n_threads=self._n_threads,
+                    n_threads_batch=self._n_threads,
+                    n_gpu_layers=opts.n_gpu_layers,
+                    offload_kqv=opts.offload_kqv,
+                    flash_attn=opts.flash_attn,
+                    type_k=opts.type_k,
+                    type_v=opts.type_v,
+                    n_batch=opts.n_batch,
+                    seed=0,
+                    verbose=False,
                 )
             except (ValueError, RuntimeError, OSError):
                 raise ModelError(
-                    self.name, f"llama.cpp cannot load {self.model_path}: the file is damaged "
-                    "or not a GGUF model it supports") from None
+                    self.name,
+                    f"llama.cpp cannot load {self.model_path}: the file is damaged "
+                    "or not a GGUF model it supports",
+                ) from None
         return self._llama
 
     def _prefix_states(self, llama: Llama) -> PrefixStates:
@@ -145,7 +161,8 @@ class LlamaCppLLM:
 
                 sha = sha256_file(self.model_path)
             self._prefixes = PrefixStates(
-                self.state_cache, sha, context_signature(llama, self.options.n_gpu_layers))
+                self.state_cache, sha, context_signature(llama, self.options.n_gpu_layers)
+            )
         return self._prefixes
 
     def load(self) -> None:
@@ -196,8 +213,7 @@ class LlamaCppLLM:
                 cut = ChatMessage(message.role, message.content[:offset])
                 # the tokens the prompt shares with one cut after the segment: the rest of
                 # the cut render is the template's end of message
-                ends.append(shared_run(
-                    full, _tokenize(llama, render([*messages[:index], cut]))))
+                ends.append(shared_run(full, _tokenize(llama, render([*messages[:index], cut]))))
         return full, n_prefix, ends
 
     def _fitting_tokens(
@@ -206,8 +222,11 @@ class LlamaCppLLM:
         """:meth:`_tokens`, or one clear error when the prompt does not fit the context."""
         tokens, n_prefix, ends = self._tokens(llama, messages)
         if len(tokens) >= llama.n_ctx():
-            raise ModelError(self.name, f"the prompt has {len(tokens)} tokens; the "
-                             f"context holds {llama.n_ctx()} (raise llm.n_ctx)")
+            raise ModelError(
+                self.name,
+                f"the prompt has {len(tokens)} tokens; the "
+                f"context holds {llama.n_ctx()} (raise llm.n_ctx)",
+            )
         return tokens, n_prefix, ends
 
     def stream_chat(self, messages: Sequence[ChatMessage], max_tokens: int) -> Iterator[str]:
@@ -217,12 +236,16 @@ class LlamaCppLLM:
             llama = self._load()
             tokens, n_prefix, segment_ends = self._fitting_tokens(llama, messages)
             outcome = self._prefix_states(llama).prepare(llama, tokens, n_prefix, segment_ends)
-            self.last_prompt = PromptStats(len(tokens), len(tokens) - outcome.reused_tokens,
-                                           outcome)
+            self.last_prompt = PromptStats(
+                len(tokens), len(tokens) - outcome.reused_tokens, outcome
+            )
             decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
             produced = 0
             for token in llama.generate(tokens, temp=0.0, top_k=1, reset=True):
-                if llama_cpp.llama_vocab_is_eog(llama._model.vocab, token) or produced >= max_tokens:
+                if (
+                    llama_cpp.llama_vocab_is_eog(llama._model.vocab, token)
+                    or produced >= max_tokens
+                ):
                     break
                 produced += 1
                 piece = decoder.decode(llama.detokenize([token]))
@@ -244,7 +267,9 @@ class LlamaCppLLM:
             shared = min(shared_run(llama.input_ids[: llama.n_tokens], tokens), len(tokens) - 1)
             llama.n_tokens = shared
             llama.eval(tokens[shared:])
-            self.last_prompt = PromptStats(len(tokens), len(tokens) - shared, PrefixOutcome("live", shared))
+            self.last_prompt = PromptStats(
+                len(tokens), len(tokens) - shared, PrefixOutcome("live", shared)
+            )
             # the last token's logits (llama-cpp-python keeps no copy unless logits_all)
             logits = np.ctypeslib.as_array(llama._ctx.get_logits(), shape=(llama.n_vocab(),))
             logits = logits.astype(np.float64)
@@ -265,7 +290,9 @@ class LlamaCppLLM:
             llama = self._load()
             result: Any = llama.create_chat_completion(
                 messages=[{"role": m.role, "content": m.content} for m in messages],
-                max_tokens=max_tokens, temperature=0.0, top_k=1,
+                max_tokens=max_tokens,
+                temperature=0.0,
+                top_k=1,
                 response_format={"type": "json_object", "schema": json_schema},
             )
             return str(result["choices"][0]["message"]["content"] or "")
@@ -286,7 +313,8 @@ def _formatter(llama: Llama) -> Any:
     formatter = Jinja2ChatFormatter(template=template, eos_token=eos, bos_token=bos)
 
     def render(messages: Sequence[ChatMessage]) -> str:
-        return str(formatter(messages=[{"role": m.role, "content": m.content}
-                                       for m in messages]).prompt)
+        return str(
+            formatter(messages=[{"role": m.role, "content": m.content} for m in messages]).prompt
+        )
 
     return render

@@ -95,8 +95,9 @@ class LLMWorker:
         return self.llm.count_tokens(text)
 
     # -- the queue ----------------------------------------------------------------------
-    def submit(self, messages: Sequence[ChatMessage], max_tokens: int,
-               priority: Priority) -> LLMJob:
+    def submit(
+        self, messages: Sequence[ChatMessage], max_tokens: int, priority: Priority
+    ) -> LLMJob:
         job = LLMJob(list(messages), max_tokens, priority, next(self._numbers))
         with self._wake:
             if self._closed:
@@ -176,15 +177,22 @@ class QueuedModel:
         self._worker = worker
         self._priority = priority
 
-    def complete_json(self, messages: Sequence[ChatMessage], json_schema: dict[str, Any],
-                      max_tokens: int) -> str:
-        return str(self._worker.call(
-            lambda llm: llm.complete_json(messages, json_schema, max_tokens), self._priority))
+    def complete_json(
+        self, messages: Sequence[ChatMessage], json_schema: dict[str, Any], max_tokens: int
+    ) -> str:
+        return str(
+            self._worker.call(
+                lambda llm: llm.complete_json(messages, json_schema, max_tokens), self._priority
+            )
+        )
 
     def __getattr__(self, name: str) -> Any:
         if name == "yes_no_margin" and hasattr(self._worker.llm, name):
+
             def yes_no_margin(messages: Sequence[ChatMessage]) -> float:
-                return float(self._worker.call(lambda llm: llm.yes_no_margin(messages),
-                                               self._priority))
+                return float(
+                    self._worker.call(lambda llm: llm.yes_no_margin(messages), self._priority)
+                )
+
             return yes_no_margin
         raise AttributeError(name)

@@ -43,7 +43,9 @@ def _import_rapidocr() -> Any:
     try:
         from rapidocr_onnxruntime import RapidOCR
     except ImportError:
-        raise ModelError(OCR_NAME, "the package rapidocr-onnxruntime is not installed; run `make`") from None
+        raise ModelError(
+            OCR_NAME, "the package rapidocr-onnxruntime is not installed; run `make`"
+        ) from None
     finally:
         for name, value in saved.items():
             if value is None:
@@ -70,9 +72,13 @@ class RapidOcrEngine:
                     # is legible at native size, and the default would upscale a 176 px
                     # band of changed screen to 736 px high (9x the work).
                     self._engine = rapid_ocr(
-                        use_cls=False, print_verbose=False,
-                        intra_op_num_threads=self._threads, inter_op_num_threads=1,
-                        det_limit_type="max", det_limit_side_len=2000)
+                        use_cls=False,
+                        print_verbose=False,
+                        intra_op_num_threads=self._threads,
+                        inter_op_num_threads=1,
+                        det_limit_type="max",
+                        det_limit_side_len=2000,
+                    )
                 except Exception as exc:  # onnxruntime raises its own types
                     raise ModelError(OCR_NAME, f"cannot load: {exc}") from None
             return self._engine
@@ -87,6 +93,11 @@ class RapidOcrEngine:
         for points, text, score in result or []:
             xs = [p[0] for p in points]
             ys = [p[1] for p in points]
-            lines.append(OcrLine(str(text), (int(min(xs)), int(min(ys)), int(max(xs)), int(max(ys))),
-                                 float(score)))
+            lines.append(
+                OcrLine(
+                    str(text),
+                    (int(min(xs)), int(min(ys)), int(max(xs)), int(max(ys))),
+                    float(score),
+                )
+            )
         return lines

@@ -47,20 +47,25 @@ class OpenAICompatibleLLM:
         body: dict[str, Any] = {
             "model": self.model_id(),
             "messages": [{"role": m.role, "content": m.content} for m in messages],
-            "max_tokens": max_tokens, "temperature": 0.0, "top_k": 1, "seed": 0,
+            "max_tokens": max_tokens,
+            "temperature": 0.0,
+            "top_k": 1,
+            "seed": 0,
             "stream": True,
         }
         try:
-            with self._client.stream("POST", f"{self.base_url}/chat/completions",
-                                     json=body) as response:
+            with self._client.stream(
+                "POST", f"{self.base_url}/chat/completions", json=body
+            ) as response:
                 if response.status_code != 200:
                     response.read()
-                    raise self._fail(f"the server answered {response.status_code}",
-                                     response.text[:200])
+                    raise self._fail(
+                        f"the server answered {response.status_code}", response.text[:200]
+                    )
                 for line in response.iter_lines():
                     if not line.startswith("data:"):
                         continue
-                    data = line[len("data:"):].strip()
+                    data = line[len("data:") :].strip()
                     if data == "[DONE]":
                         return
                     choices = json.loads(data).get("choices") or [{}]
@@ -74,8 +79,10 @@ class OpenAICompatibleLLM:
         """The server's own tokenizer (llama.cpp: /extras/tokenize, vLLM: /tokenize);
         a rough estimate (4 characters a token) when it has neither."""
         root = self.base_url.removesuffix("/v1")
-        for url, body in ((f"{root}/extras/tokenize", {"input": text}),
-                          (f"{root}/tokenize", {"model": self.model_id(), "prompt": text})):
+        for url, body in (
+            (f"{root}/extras/tokenize", {"input": text}),
+            (f"{root}/tokenize", {"model": self.model_id(), "prompt": text}),
+        ):
             try:
                 response = self._client.post(url, json=body)
                 if response.status_code == 200:

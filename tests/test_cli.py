@@ -12,8 +12,10 @@ from tests.conftest import ask_after_chat, run_cli
 
 def _counts(data_dir: Path) -> tuple[int, int, int]:
     db = sqlite3.connect(data_dir / "ledger.sqlite3")
-    return tuple(db.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0]  # type: ignore[return-value]
-                 for t in ("events", "memories", "history"))
+    return tuple(
+        db.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0]  # type: ignore[return-value]
+        for t in ("events", "memories", "history")
+    )
 
 
 def _memories(data_dir: Path, *extra: str) -> list[dict[str, object]]:
@@ -24,9 +26,15 @@ def _memories(data_dir: Path, *extra: str) -> list[dict[str, object]]:
 
 @pytest.mark.llm
 def test_chat_add_twice_then_ask_answers_with_ids(data_dir: Path) -> None:
-    ask_after_chat(data_dir, ["I parked the car on level 3 of the Marina garage.",
-                              "My sister Jane's birthday is on March 14."],
-                   "Where did I park the car?", "Marina garage")
+    ask_after_chat(
+        data_dir,
+        [
+            "I parked the car on level 3 of the Marina garage.",
+            "My sister Jane's birthday is on March 14.",
+        ],
+        "Where did I park the car?",
+        "Marina garage",
+    )
 
 
 def test_ask_with_nothing_relevant_says_so(data_dir: Path) -> None:
@@ -39,13 +47,29 @@ def test_ask_with_nothing_relevant_says_so(data_dir: Path) -> None:
 def test_memories_list_json_has_common_fields(data_dir: Path) -> None:
     run_cli(data_dir, "chat", "add", "--speaker", "Bo", "Our team standup moved to 9:15.")
     assert run_cli(data_dir, "ingest").returncode == 0
-    rows = [r for r in _memories(data_dir, "--type", "episodic")
-            if r["fields"].get("event_type") == "chat_turn"]  # type: ignore[attr-defined]
+    rows = [
+        r
+        for r in _memories(data_dir, "--type", "episodic")
+        if r["fields"].get("event_type") == "chat_turn"
+    ]  # type: ignore[attr-defined]
     assert len(rows) == 1
     row = rows[0]
-    for key in ("id", "type", "text", "created_at", "updated_at", "event_time", "source_event_ids",
-                "importance", "strength", "access_count", "last_accessed_at", "version",
-                "status", "sensitivity"):
+    for key in (
+        "id",
+        "type",
+        "text",
+        "created_at",
+        "updated_at",
+        "event_time",
+        "source_event_ids",
+        "importance",
+        "strength",
+        "access_count",
+        "last_accessed_at",
+        "version",
+        "status",
+        "sensitivity",
+    ):
         assert key in row
     assert row["type"] == "episodic" and row["text"] == "Bo: Our team standup moved to 9:15."
     assert {"core", "episodic"} <= {m["type"] for m in _memories(data_dir)}
@@ -56,14 +80,21 @@ def test_import_chat_jsonl(data_dir: Path, tmp_path: Path) -> None:
     chat.write_text(
         '{"speaker": "Ann", "text": "We moved to Porto in 2021.", "time": "2023-05-08T13:56:00"}\n'
         "\n"
-        '{"speaker": "Raj", "text": "Porto has great tiles.", "time": "2023-05-08T14:57:00+01:00"}\n')
+        '{"speaker": "Raj", "text": "Porto has great tiles.", "time": "2023-05-08T14:57:00+01:00"}\n'
+    )
     result = run_cli(data_dir, "import-chat", str(chat))
     assert result.returncode == 0, result.stderr
     assert "imported 2 chat turns" in result.stdout
     assert run_cli(data_dir, "ingest").returncode == 0
-    rows = [r for r in _memories(data_dir, "--type", "episodic")
-            if r["fields"]["event_type"] == "import_turn"]  # type: ignore[index]
-    assert [r["text"] for r in rows] == ["Ann: We moved to Porto in 2021.", "Raj: Porto has great tiles."]
+    rows = [
+        r
+        for r in _memories(data_dir, "--type", "episodic")
+        if r["fields"]["event_type"] == "import_turn"
+    ]  # type: ignore[index]
+    assert [r["text"] for r in rows] == [
+        "Ann: We moved to Porto in 2021.",
+        "Raj: Porto has great tiles.",
+    ]
     assert str(rows[1]["event_time"]).startswith("2023-05-08T13:57:00")
 
     # a newer export of the same chat: only the new turn is imported
@@ -73,8 +104,11 @@ def test_import_chat_jsonl(data_dir: Path, tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert "imported 1 chat turns" in result.stdout and "2 already imported" in result.stdout
     assert run_cli(data_dir, "ingest").returncode == 0
-    rows = [r for r in _memories(data_dir, "--type", "episodic")
-            if r["fields"]["event_type"] == "import_turn"]  # type: ignore[index]
+    rows = [
+        r
+        for r in _memories(data_dir, "--type", "episodic")
+        if r["fields"]["event_type"] == "import_turn"
+    ]  # type: ignore[index]
     assert len(rows) == 3
 
 
@@ -82,7 +116,10 @@ def test_import_chat_jsonl(data_dir: Path, tmp_path: Path) -> None:
     ("content", "expected"),
     [
         ('{"speaker": "Ann", "text": "fine"}\n{"speaker": "Ann", "text": \n', ":2: not valid JSON"),
-        ('{"speaker": "Ann", "text": "fine"}\n{"speaker": "", "text": "x"}\n', ":2: field 'speaker'"),
+        (
+            '{"speaker": "Ann", "text": "fine"}\n{"speaker": "", "text": "x"}\n',
+            ":2: field 'speaker'",
+        ),
         ('{"speaker": "Ann", "text": "x", "time": "yesterday"}\n', ":1: field 'time'"),
         ('["Ann", "x"]\n', ":1: expected a JSON object"),
     ],
@@ -105,7 +142,10 @@ def test_user_errors_are_one_line_and_change_nothing(data_dir: Path, tmp_path: P
     before = _counts(data_dir)
     cases = [
         (("import-chat", str(tmp_path / "missing.jsonl")), "no such file"),
-        (("memories", "list", "--type", "diary"), "unknown memory type 'diary'; allowed: core, episodic"),
+        (
+            ("memories", "list", "--type", "diary"),
+            "unknown memory type 'diary'; allowed: core, episodic",
+        ),
         (("memories", "history", "epi-nope"), "no memory with id"),
         (("ask", "   "), "the question is empty"),
     ]
@@ -116,7 +156,9 @@ def test_user_errors_are_one_line_and_change_nothing(data_dir: Path, tmp_path: P
     assert _counts(data_dir) == before
 
 
-def test_corrupt_model_is_one_line_and_store_unchanged(data_dir: Path, shared_models: Path, tmp_path: Path) -> None:
+def test_corrupt_model_is_one_line_and_store_unchanged(
+    data_dir: Path, shared_models: Path, tmp_path: Path
+) -> None:
     bad_model = tmp_path / "broken.gguf"
     bad_model.write_bytes(b"GGUF" + b"\x00" * 4096)
     (data_dir / "settings.toml").write_text(f'[llm]\nmodel_path = "{bad_model}"\n')
@@ -144,5 +186,6 @@ def test_status_and_doctor(data_dir: Path) -> None:
     reindex = run_cli(data_dir, "doctor", "--reindex")
     assert reindex.returncode == 0 and "rebuilt from the ledger" in reindex.stdout
     counts_line = next(line for line in status.stdout.splitlines() if line.startswith("memories: "))
-    assert [part.split()[0] for part in counts_line[len("memories: "):].split(", ")] == [
-        t.value for t in MemoryType]
+    assert [part.split()[0] for part in counts_line[len("memories: ") :].split(", ")] == [
+        t.value for t in MemoryType
+    ]

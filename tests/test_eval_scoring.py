@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from core.evaluation.answer_f1 import locomo_answer_score, normalize_answer, token_f1
-from core.evaluation.scoring import (
+from evaluation.answer_f1 import locomo_answer_score, normalize_answer, token_f1
+from evaluation.scoring import (
     clean_locomo_evidence,
     distinct_turns,
     locomo_scores,
@@ -92,6 +92,8 @@ def test_locomo_answer_f1_normalisation() -> None:
     assert token_f1("painting sunrises", "painted sunrise") == 1.0  # Porter stems
     assert token_f1("blue", "red") == 0.0
     assert locomo_answer_score(3, "psychology", "Psychology; counseling") == 1.0
-    assert locomo_answer_score(1, "camping, pottery", "pottery, camping, painting") == pytest.approx(2 / 3)
+    assert locomo_answer_score(
+        1, "camping, pottery", "pottery, camping, painting"
+    ) == pytest.approx(2 / 3)
     assert locomo_answer_score(5, "No information available.", "anything") == 1.0
     assert locomo_answer_score(5, "She went to Paris.", "anything") == 0.0

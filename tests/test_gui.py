@@ -5,7 +5,7 @@ import re
 import pytest
 
 from app.gui.main_window import MainWindow
-from core.answer import Answer
+from core.answering.answer import Answer
 from core.service import Service
 
 
@@ -68,8 +68,12 @@ def test_background_ingest_makes_typed_memories_without_a_click(qtbot, data_dir,
     from tests.conftest import TEST_SETTINGS
 
     (data_dir / "settings.toml").write_text(
-        TEST_SETTINGS.replace("[llm]", "[llm]\nn_threads = 1")  # 1 thread: far faster on a busy CI box
-        + "\n[ingest]\nbackground_interval_s = 0.5\nidle_s = 0.0\n", encoding="utf-8")
+        TEST_SETTINGS.replace(
+            "[llm]", "[llm]\nn_threads = 1"
+        )  # 1 thread: far faster on a busy CI box
+        + "\n[ingest]\nbackground_interval_s = 0.5\nidle_s = 0.0\n",
+        encoding="utf-8",
+    )
     with Service(data_dir, embedder=embedder) as service:
         shown = MainWindow(service)
         qtbot.addWidget(shown)
@@ -82,15 +86,23 @@ def test_background_ingest_makes_typed_memories_without_a_click(qtbot, data_dir,
         assert shown.remember_button.isEnabled() and shown.ask_button.isEnabled()  # UI is free
 
         def extracted() -> list[object]:
-            return [m for m in service.list_memories(MemoryType.EPISODIC)
-                    if m.fields.get("event_type") == "extracted"]
+            return [
+                m
+                for m in service.list_memories(MemoryType.EPISODIC)
+                if m.fields.get("event_type") == "extracted"
+            ]
 
         qtbot.waitUntil(lambda: not shown.background.running and bool(extracted()), timeout=300_000)
         assert service.pending_ingest() == 0
         vault = service.list_memories(MemoryType.VAULT)
         assert any("Rua Augusta" in service.vault_value(m.id) for m in vault)
         status = shown.status_label.text()
-        assert re.match(r"Background ingest: \d event\(s\), 1 batch\(es\): .*\d ADD vault", status), status
-        assert re.search(r"\d ADD episodic", status) and f"{sum(service.status().memories.values())} memories" in status
+        assert re.match(
+            r"Background ingest: \d event\(s\), 1 batch\(es\): .*\d ADD vault", status
+        ), status
+        assert (
+            re.search(r"\d ADD episodic", status)
+            and f"{sum(service.status().memories.values())} memories" in status
+        )
         assert shown.background.maybe_start() is False  # nothing pending: no new run
         shown.close()

@@ -29,15 +29,16 @@ def test_cli_subprocesses_are_guarded_too(tmp_path) -> None:  # type: ignore[no-
     probe = "import socket; socket.getaddrinfo('pypi.org', 443)"
     env = cli_env(tmp_path)
     env["REMEMORA_NETGUARD_LOG"] = str(tmp_path / "guard.log")
-    result = subprocess.run([sys.executable, "-c", probe], env=env, cwd=REPO,
-                            capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-c", probe], env=env, cwd=REPO, capture_output=True, text=True, timeout=60
+    )
     assert result.returncode != 0 and "NetworkBlocked" in result.stderr
     assert "pypi.org" in (tmp_path / "guard.log").read_text()
 
 
 def test_core_imports_without_qt_torch_or_llama() -> None:
     code = (
-        "import sys, core.service, core.retrieve, core.ingest, models.llm, models.embedder; "
+        "import sys, core.service, core.retrieval.search, core.ingest.pipeline, models.llm, models.embedder; "
         "bad = [m for m in ('PySide6', 'torch', 'llama_cpp', 'chromadb', 'sentence_transformers') "
         "if m in sys.modules]; print(bad); sys.exit(1 if bad else 0)"
     )

@@ -1,10 +1,10 @@
 import sqlite3
 from pathlib import Path
 
-from core.ingest import episodic_record
+from core.ingest.pipeline import episodic_record
 from core.records import EventKind, MemoryType, NewEvent, utcnow
 from core.service import Service
-from core.vector_index import ChromaIndex
+from core.store.vector_index import ChromaIndex
 
 
 def test_chroma_collections_use_our_embedding_function(service: Service, data_dir: Path) -> None:
@@ -14,19 +14,24 @@ def test_chroma_collections_use_our_embedding_function(service: Service, data_di
     from chromadb.config import Settings
 
     client = chromadb.PersistentClient(
-        path=str(data_dir / "chroma"), settings=Settings(anonymized_telemetry=False, allow_reset=True))
+        path=str(data_dir / "chroma"),
+        settings=Settings(anonymized_telemetry=False, allow_reset=True),
+    )
     collection = client.get_collection("rememora_episodic")
     assert collection.count() == 1
     assert collection.configuration_json["embedding_function"]["name"] == "rememora"
 
 
 def test_dense_query_ranks_by_meaning(service: Service) -> None:
-    for text in ["My dentist appointment is on Tuesday.", "I bought sourdough bread.",
-                 "The flight to Lisbon leaves at 7am."]:
+    for text in [
+        "My dentist appointment is on Tuesday.",
+        "I bought sourdough bread.",
+        "The flight to Lisbon leaves at 7am.",
+    ]:
         service.add_chat_turn("Ann", text)
     service.record_events()
-    vector = service.embedder.embed(["when do I see the tooth doctor?"])[0]
-    hits = service.index.query(MemoryType.EPISODIC, vector, 3)
+    vector = service.runtime.embedder.embed(["when do I see the tooth doctor?"])[0]
+    hits = service.runtime.index.query(MemoryType.EPISODIC, vector, 3)
     top = service.get(hits[0].memory_id)
     assert "dentist" in top.text
     assert hits[0].similarity > hits[1].similarity
@@ -36,18 +41,22 @@ def test_crash_between_ledger_and_chroma_is_repaired(service: Service, data_dir:
     """A memory committed to the ledger but never indexed (process died) is indexed
     by the next processing run."""
     service.record_events()  # index the seeded core memory first
-    event_id = service.ledger.append_events(
-        [NewEvent(EventKind.CHAT, "The wifi password hint is the cat's name.", utcnow(), "Ann")])[0]
-    event = service.ledger.events([event_id])[0]
-    with service.ledger.transaction() as db:
-        service.ledger.insert_memory(db, episodic_record(event), "ingest", "simulated crash")
-        service.ledger.mark_events_processed(db, [event_id])
-    assert service.index.count(MemoryType.EPISODIC) == 0
+    event_id = service.store.append_events(
+        [NewEvent(EventKind.CHAT, "The wifi password hint is the cat's name.", utcnow(), "Ann")]
+    )[0]
+    event = service.store.events([event_id])[0]
+    with service.store.transaction() as db:
+        service.store.insert_memory(db, episodic_record(event), "ingest", "simulated crash")
+        service.store.mark_events_processed(db, [event_id])
+    assert service.runtime.index.count(MemoryType.EPISODIC) == 0
     report = service.record_events()
     assert report.indexed == 1
-    assert service.index.count(MemoryType.EPISODIC) == 1
-    pending = sqlite3.connect(data_dir / "ledger.sqlite3").execute(
-        "SELECT COUNT(*) FROM memories WHERE index_pending = 1").fetchone()[0]
+    assert service.runtime.index.count(MemoryType.EPISODIC) == 1
+    pending = (
+        sqlite3.connect(data_dir / "ledger.sqlite3")
+        .execute("SELECT COUNT(*) FROM memories WHERE index_pending = 1")
+        .fetchone()[0]
+    )
     assert pending == 0
 
 
@@ -55,13 +64,13 @@ def test_reindex_rebuilds_chroma_from_ledger(service: Service) -> None:
     for text in ["Ann likes jazz.", "Ann runs on Sundays."]:
         service.add_chat_turn("Ann", text)
     service.record_events()
-    assert isinstance(service.index, ChromaIndex)
-    service.index.reset()
-    assert service.index.count(MemoryType.EPISODIC) == 0
+    assert isinstance(service.runtime.index, ChromaIndex)
+    service.runtime.index.reset()
+    assert service.runtime.index.count(MemoryType.EPISODIC) == 0
     checks = {c.name: c for c in service.doctor(reindex=True)}
     assert checks["index"].ok, checks["index"].detail
-    assert service.index.count(MemoryType.EPISODIC) == 2
-    assert service.index.count(MemoryType.CORE) == 1
+    assert service.runtime.index.count(MemoryType.EPISODIC) == 2
+    assert service.runtime.index.count(MemoryType.CORE) == 1
 
 
 class TextCountingEmbedder:
@@ -80,15 +89,18 @@ def test_each_turn_is_embedded_once(data_dir: Path, embedder) -> None:  # type: 
     """Recording embeds each turn's episodic record once: that vector both groups the
     batch and is the one indexed (the event text is not embedded separately)."""
     counting = TextCountingEmbedder(embedder)
-    turns = ["I booked the dentist for Tuesday.", "The flight to Lisbon leaves at 7am.",
-             "My sister likes jazz."]
+    turns = [
+        "I booked the dentist for Tuesday.",
+        "The flight to Lisbon leaves at 7am.",
+        "My sister likes jazz.",
+    ]
     with Service(data_dir, embedder=counting) as service:
         for text in turns:
             service.add_chat_turn("Ann", text)
         service.record_events()
-        assert service.index.count(MemoryType.EPISODIC) == 3
+        assert service.runtime.index.count(MemoryType.EPISODIC) == 3
         turn_texts = [t for t in counting.texts if any(turn in t for turn in turns)]
         assert sorted(turn_texts) == sorted(f"Ann: {text}" for text in turns)
         vector = embedder.embed(["when is the tooth doctor?"])[0]
-        top = service.get(service.index.query(MemoryType.EPISODIC, vector, 1)[0].memory_id)
+        top = service.get(service.runtime.index.query(MemoryType.EPISODIC, vector, 1)[0].memory_id)
         assert "dentist" in top.text

@@ -8,7 +8,7 @@ import sqlite3
 import subprocess
 import sys
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -18,7 +18,7 @@ from tests.conftest import REPO, TEST_SETTINGS, cli_env, run_cli
 
 TURNS = ["My sister Ana works as a nurse in Porto.", "Yesterday we went hiking."]
 SLOW = 1800  # seconds; generous for a loaded machine
-T0 = datetime(2024, 5, 3, 10, 0, tzinfo=timezone.utc)
+T0 = datetime(2024, 5, 3, 10, 0, tzinfo=UTC)
 
 
 def _store(folder: Path, models: Path, embedder) -> Path:  # type: ignore[no-untyped-def]
@@ -33,8 +33,10 @@ def _store(folder: Path, models: Path, embedder) -> Path:  # type: ignore[no-unt
 
 def _memories(folder: Path) -> list[tuple[object, ...]]:
     db = sqlite3.connect(folder / "ledger.sqlite3")
-    rows = db.execute("SELECT type, text, status, version, source_event_ids, fields FROM memories"
-                      " WHERE NOT (type = 'vault') ORDER BY type, text").fetchall()
+    rows = db.execute(
+        "SELECT type, text, status, version, source_event_ids, fields FROM memories"
+        " WHERE NOT (type = 'vault') ORDER BY type, text"
+    ).fetchall()
     return [tuple(r) for r in rows]
 
 
@@ -49,15 +51,25 @@ def _batches(folder: Path) -> list[str]:
 @pytest.mark.llm
 @pytest.mark.timeout(2 * SLOW)
 def test_kill_during_ingest_then_rerun_equals_uninterrupted(
-        tmp_path: Path, shared_models: Path, embedder) -> None:  # type: ignore[no-untyped-def]
+    tmp_path: Path, shared_models: Path, embedder
+) -> None:  # type: ignore[no-untyped-def]
     whole = _store(tmp_path / "whole", shared_models, embedder)
     killed = _store(tmp_path / "killed", shared_models, embedder)
-    uninterrupted = subprocess.Popen([sys.executable, "-m", "app.cli", "ingest"], cwd=REPO,
-                                     env=cli_env(whole), stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.PIPE, text=True)
-    process = subprocess.Popen([sys.executable, "-m", "app.cli", "ingest"], cwd=REPO,
-                               env=cli_env(killed), stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL)
+    uninterrupted = subprocess.Popen(
+        [sys.executable, "-m", "app.cli", "ingest"],
+        cwd=REPO,
+        env=cli_env(whole),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    process = subprocess.Popen(
+        [sys.executable, "-m", "app.cli", "ingest"],
+        cwd=REPO,
+        env=cli_env(killed),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     deadline = time.monotonic() + SLOW
     while not _batches(killed):  # phase 1 has committed; extraction is running
         assert process.poll() is None and time.monotonic() < deadline

@@ -100,8 +100,9 @@ def test_discard_forgets_everywhere(tmp_path: Path) -> None:
 def test_longest_match_finds_the_state_sharing_most_leading_tokens(tmp_path: Path) -> None:
     cache = KVStateCache(ram_budget_bytes=10_000, folder=tmp_path / "kv", disk_budget_bytes=10_000)
     prefix = SavedState(state_key("sha", "ctx", (1, 2, 3)), (1, 2, 3), "fp", b"p" * 100)
-    block = SavedState(state_key("sha", "ctx", (1, 2, 3, 4, 5, 6)), (1, 2, 3, 4, 5, 6), "fp",
-                       b"b" * 100)
+    block = SavedState(
+        state_key("sha", "ctx", (1, 2, 3, 4, 5, 6)), (1, 2, 3, 4, 5, 6), "fp", b"b" * 100
+    )
     cache.put(prefix)
     cache.put(block, persist=False)
     assert cache.keys_on_disk() == [prefix.key]  # a block is kept in RAM only

@@ -1,13 +1,13 @@
 import sqlite3
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
-from core.ledger import Ledger, fts_query
 from core.records import EventKind, MemoryStatus, MemoryType, NewEvent, NewMemory
+from core.store.ledger import Ledger, fts_query
 
-T0 = datetime(2024, 5, 1, 9, 30, tzinfo=timezone.utc)
+T0 = datetime(2024, 5, 1, 9, 30, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -28,8 +28,11 @@ def test_every_type_round_trips_with_common_fields(ledger: Ledger) -> None:
     with ledger.transaction() as db:
         for memory_type in MemoryType:
             ledger.insert_memory(
-                db, NewMemory(memory_type, f"a {memory_type.value} memory", T0, (), {"k": "v"}),
-                actor="test", reason="round trip")
+                db,
+                NewMemory(memory_type, f"a {memory_type.value} memory", T0, (), {"k": "v"}),
+                actor="test",
+                reason="round trip",
+            )
     listed = ledger.list_memories()
     assert {m.type for m in listed} == set(MemoryType)
     for memory in listed:
@@ -42,20 +45,21 @@ def test_every_type_round_trips_with_common_fields(ledger: Ledger) -> None:
 
 
 def test_event_log_is_append_only_and_pending(ledger: Ledger) -> None:
-    ids = ledger.append_events([
-        NewEvent(EventKind.CHAT, "hello", T0, "Ann"),
-        NewEvent(EventKind.CHAT, "again", T0, "Ann"),
-    ])
+    ids = ledger.append_events(
+        [
+            NewEvent(EventKind.CHAT, "hello", T0, "Ann"),
+            NewEvent(EventKind.CHAT, "again", T0, "Ann"),
+        ]
+    )
     assert ids == sorted(ids)
     assert [e.text for e in ledger.pending_events()] == ["hello", "again"]
     assert ledger.count_events() == {"pending": 2}
 
 
 def test_failed_transaction_changes_nothing(ledger: Ledger) -> None:
-    with pytest.raises(RuntimeError):
-        with ledger.transaction() as db:
-            ledger.insert_memory(db, NewMemory(MemoryType.SEMANTIC, "x", None, ()), "t", "r")
-            raise RuntimeError("boom")
+    with pytest.raises(RuntimeError), ledger.transaction() as db:
+        ledger.insert_memory(db, NewMemory(MemoryType.SEMANTIC, "x", None, ()), "t", "r")
+        raise RuntimeError("boom")
     assert ledger.list_memories() == []
     assert sqlite3.connect(ledger.path).execute("SELECT COUNT(*) FROM history").fetchone()[0] == 0
 
@@ -63,9 +67,14 @@ def test_failed_transaction_changes_nothing(ledger: Ledger) -> None:
 def test_fts5_finds_words_and_ignores_syntax(ledger: Ledger) -> None:
     with ledger.transaction() as db:
         kept = ledger.insert_memory(
-            db, NewMemory(MemoryType.EPISODIC, "Ann adopted a greyhound named Comet", T0, ()), "t", "r")
+            db,
+            NewMemory(MemoryType.EPISODIC, "Ann adopted a greyhound named Comet", T0, ()),
+            "t",
+            "r",
+        )
         ledger.insert_memory(
-            db, NewMemory(MemoryType.EPISODIC, "Bob repaired the kitchen sink", T0, ()), "t", "r")
+            db, NewMemory(MemoryType.EPISODIC, "Bob repaired the kitchen sink", T0, ()), "t", "r"
+        )
     hits = ledger.lexical_search('what did Ann adopt? "greyhound" OR (', MemoryType.EPISODIC, 5)
     assert [h[0] for h in hits] == [kept.id]
     assert ledger.lexical_search("the of and", MemoryType.EPISODIC, 5) == []

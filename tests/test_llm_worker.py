@@ -95,14 +95,18 @@ def test_ingest_json_calls_wait_behind_a_question(worker: LLMWorker) -> None:
     from models.llm_worker import QueuedModel
 
     model = QueuedModel(worker, Priority.INGEST)
-    schema = {"type": "object", "required": ["word"],
-              "properties": {"word": {"type": "string", "maxLength": 8}}}
+    schema = {
+        "type": "object",
+        "required": ["word"],
+        "properties": {"word": {"type": "string", "maxLength": 8}},
+    }
     blocker = worker.submit(STORY, 12, Priority.CONSOLIDATION)
     pieces = iter(blocker)
     next(pieces)  # the blocker runs: the ingest call and the question queue up
     answer: dict[str, str] = {}
-    caller = threading.Thread(target=lambda: answer.update(
-        json=model.complete_json(_short("pear"), schema, 16)))
+    caller = threading.Thread(
+        target=lambda: answer.update(json=model.complete_json(_short("pear"), schema, 16))
+    )
     caller.start()
     deadline = time.monotonic() + 30
     while worker.pending() < 1 and time.monotonic() < deadline:

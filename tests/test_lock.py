@@ -24,16 +24,22 @@ def test_second_process_gets_one_clear_line(service: Service, data_dir: Path) ->
     assert result.stderr.count("\n") == 1
     assert "in use by another Rememora process" in result.stderr
     assert f"pid {__import__('os').getpid()}" in result.stderr
-    assert [e.text for e in service.ledger.pending_events()] == ["the lock test"]
+    assert [e.text for e in service.store.pending_events()] == ["the lock test"]
 
 
 def test_lock_is_released_on_close_and_on_kill(data_dir: Path) -> None:
     Service(data_dir).close()
     holder = subprocess.Popen(
-        [sys.executable, "-c",
-         "import sys, time; from core.service import Service; "
-         f"s = Service(__import__('pathlib').Path({str(data_dir)!r})); print('held', flush=True); time.sleep(60)"],
-        stdout=subprocess.PIPE, text=True, env=cli_env(data_dir), cwd=REPO,
+        [
+            sys.executable,
+            "-c",
+            "import sys, time; from core.service import Service; "
+            f"s = Service(__import__('pathlib').Path({str(data_dir)!r})); print('held', flush=True); time.sleep(60)",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+        env=cli_env(data_dir),
+        cwd=REPO,
     )
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "held"

@@ -4,18 +4,33 @@ is marked as a segment of the prompt."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
-from core.answer import MemoryOrder, build_messages
+from core.answering.answer import MemoryOrder, build_messages
 from core.records import Memory, MemoryId, MemoryStatus, MemoryType, SearchHit
 
-NOW = datetime(2026, 11, 21, 12, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
 
 
 def _hit(n: int) -> SearchHit:
     when = NOW - timedelta(days=100 - n)  # a higher number is a newer memory
-    memory = Memory(MemoryId(f"m{n}"), MemoryType.EPISODIC, f"memory number {n}", when, when,
-                    when, (), 0.5, 1.0, 0, None, 1, MemoryStatus.ACTIVE, "normal", {})
+    memory = Memory(
+        MemoryId(f"m{n}"),
+        MemoryType.EPISODIC,
+        f"memory number {n}",
+        when,
+        when,
+        when,
+        (),
+        0.5,
+        1.0,
+        0,
+        None,
+        1,
+        MemoryStatus.ACTIVE,
+        "normal",
+        {},
+    )
     return SearchHit(memory, 1.0 / (n + 1), None, None)
 
 
@@ -32,7 +47,12 @@ def test_recurring_head_comes_first_then_new_memories_oldest_first() -> None:
     order.arrange([_hit(5), _hit(1), _hit(3), _hit(7)])  # shown as 1, 3, 5, 7
     # 1 and 3 recur, 5 does not (so 7 cannot stay in place): 1, 3, then 0, 7, 9 by age
     assert _ids(order.arrange([_hit(9), _hit(3), _hit(7), _hit(1), _hit(0)])) == [
-        "m1", "m3", "m0", "m7", "m9"]
+        "m1",
+        "m3",
+        "m0",
+        "m7",
+        "m9",
+    ]
 
 
 def test_longest_recurring_head_among_recent_prompts_wins() -> None:
@@ -50,4 +70,4 @@ def test_each_memory_line_is_a_segment_of_the_prompt() -> None:
     assert len(user.segment_ends) == 2
     for alias, end in enumerate(user.segment_ends, start=1):
         assert user.content[:end].endswith(f"memory number {alias}")
-    assert user.content[user.segment_ends[-1]:].strip() == "Question: What happened?"
+    assert user.content[user.segment_ends[-1] :].strip() == "Question: What happened?"

@@ -44,7 +44,8 @@ def test_missing_wheel_says_how_to_fetch(tmp_path: Path) -> None:
 
 def test_embedder_is_real_and_semantic(embedder) -> None:  # type: ignore[no-untyped-def]
     cat, kitten, invoice = embedder.embed(
-        ["a cat sleeps on the sofa", "a kitten naps on the couch", "the quarterly tax invoice"])
+        ["a cat sleeps on the sofa", "a kitten naps on the couch", "the quarterly tax invoice"]
+    )
     assert len(cat) == 384
     assert math.isclose(sum(x * x for x in cat), 1.0, rel_tol=1e-4)
     dot = lambda a, b: sum(x * y for x, y in zip(a, b))  # noqa: E731

@@ -38,11 +38,25 @@ def smol(shared_models: Path) -> ModelShape:
 
 
 def test_headers_of_both_registry_models(qwen: ModelShape, smol: ModelShape) -> None:
-    assert (qwen.architecture, qwen.n_layers, qwen.n_embd, qwen.n_head, qwen.n_head_kv,
-            qwen.head_dim_k, qwen.context_length, qwen.n_vocab) == \
-        ("qwen2", 24, 896, 14, 2, 64, 32768, 151936)
-    assert (smol.architecture, smol.n_layers, smol.n_embd, smol.n_head, smol.n_head_kv,
-            smol.context_length, smol.n_vocab) == ("llama", 30, 576, 9, 3, 8192, 49152)
+    assert (
+        qwen.architecture,
+        qwen.n_layers,
+        qwen.n_embd,
+        qwen.n_head,
+        qwen.n_head_kv,
+        qwen.head_dim_k,
+        qwen.context_length,
+        qwen.n_vocab,
+    ) == ("qwen2", 24, 896, 14, 2, 64, 32768, 151936)
+    assert (
+        smol.architecture,
+        smol.n_layers,
+        smol.n_embd,
+        smol.n_head,
+        smol.n_head_kv,
+        smol.context_length,
+        smol.n_vocab,
+    ) == ("llama", 30, 576, 9, 3, 8192, 49152)
     for shape in (qwen, smol):
         assert min(shape.layer_bytes) > 0.8 * max(shape.layer_bytes)  # blocks alike
         assert 0 < sum(shape.layer_bytes) + shape.output_bytes < shape.file_bytes
@@ -68,16 +82,22 @@ def _invariants(plan: OffloadPlan, shape: ModelShape) -> None:
 
 @pytest.mark.parametrize("device", sorted(p.stem for p in DEVICES.glob("*.json")))
 @pytest.mark.parametrize("wanted_ctx", [4096, 32768])
-def test_every_plan_fits_its_budget(device: str, wanted_ctx: int, qwen: ModelShape,
-                                   smol: ModelShape) -> None:
+def test_every_plan_fits_its_budget(
+    device: str, wanted_ctx: int, qwen: ModelShape, smol: ModelShape
+) -> None:
     for shape in (qwen, smol):
         _invariants(plan_offload(shape, _device(device), wanted_ctx), shape)
 
 
 def test_8gb_card_takes_the_whole_default_model(qwen: ModelShape) -> None:
     plan = plan_offload(qwen, _device("nvidia-rtx3070-8gb"), 4096)
-    assert (plan.backend, plan.n_gpu_layers, plan.kv_type, plan.flash_attn, plan.n_ctx) == \
-        ("cuda", 25, "f16", True, 4096)
+    assert (plan.backend, plan.n_gpu_layers, plan.kv_type, plan.flash_attn, plan.n_ctx) == (
+        "cuda",
+        25,
+        "f16",
+        True,
+        4096,
+    )
     assert "headroom" in plan.reasons[0]
 
 
@@ -100,14 +120,23 @@ def test_apple_mps_uses_metal(smol: ModelShape) -> None:
 
 def test_cpu_only_machine(qwen: ModelShape) -> None:
     plan = plan_offload(qwen, _device("cpu-only-2-cores"), 4096)
-    assert (plan.backend, plan.n_gpu_layers, plan.offload_kqv, plan.kv_type) == \
-        ("cpu", 0, False, "f16")
+    assert (plan.backend, plan.n_gpu_layers, plan.offload_kqv, plan.kv_type) == (
+        "cpu",
+        0,
+        False,
+        "f16",
+    )
     assert "no GPU backend" in plan.reasons[0]
 
 
 def test_card_without_flash_attention_keeps_f16_and_shortens_context(qwen: ModelShape) -> None:
-    old = DeviceReport((GPU("cuda", "Tesla M40 (recorded: cc 5.2)", 2048 << 20, 1400 << 20,
-                            (5, 2)),), True, 16 << 30, 12 << 30, 8)
+    old = DeviceReport(
+        (GPU("cuda", "Tesla M40 (recorded: cc 5.2)", 2048 << 20, 1400 << 20, (5, 2)),),
+        True,
+        16 << 30,
+        12 << 30,
+        8,
+    )
     plan = plan_offload(qwen, old, 32768)
     assert not plan.flash_attn and plan.kv_type == "f16"
     assert plan.n_gpu_layers == 0 or plan.n_ctx < 32768 or plan.n_gpu_layers < 25
@@ -124,18 +153,28 @@ def test_this_machine_is_described_and_planned(smol: ModelShape) -> None:
 
 @pytest.mark.skipif(not discover().gpus, reason="needs a GPU (none on this machine)")
 def test_on_a_real_gpu_the_plan_loads_and_restored_prefix_answers_alike(
-    shared_models: Path, tmp_path: Path, smol: ModelShape,
+    shared_models: Path,
+    tmp_path: Path,
+    smol: ModelShape,
 ) -> None:
     from gpu.kv_state_cache import KVStateCache
     from models.llm import ChatMessage, LlamaCppLLM, RuntimeOptions
 
     plan = plan_offload(smol, discover(), 2048)
-    options = RuntimeOptions(plan.n_gpu_layers, plan.offload_kqv, plan.flash_attn,
-                             plan.type_id, plan.type_id)
-    messages = [ChatMessage("system", "You are terse. " * 40, stable=True),
-                ChatMessage("user", "Name a fruit.")]
-    llm = LlamaCppLLM("smollm2-135m", shared_models / SMOLLM2.filename, n_ctx=plan.n_ctx,
-                      options=options, state_cache=KVStateCache(1 << 30, tmp_path, 1 << 30))
+    options = RuntimeOptions(
+        plan.n_gpu_layers, plan.offload_kqv, plan.flash_attn, plan.type_id, plan.type_id
+    )
+    messages = [
+        ChatMessage("system", "You are terse. " * 40, stable=True),
+        ChatMessage("user", "Name a fruit."),
+    ]
+    llm = LlamaCppLLM(
+        "smollm2-135m",
+        shared_models / SMOLLM2.filename,
+        n_ctx=plan.n_ctx,
+        options=options,
+        state_cache=KVStateCache(1 << 30, tmp_path, 1 << 30),
+    )
     first = "".join(llm.stream_chat(messages, 8))
     llm.forget_live_context()
     assert "".join(llm.stream_chat(messages, 8)) == first

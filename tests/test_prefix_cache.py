@@ -16,25 +16,40 @@ from models.registry import SMOLLM2
 
 pytestmark = pytest.mark.llm
 
-CORE = ("You are a memory assistant. What you know about the user: the user is Maria, a "
-        "botanist in Lisbon who keeps bees, cycles to work and is learning Japanese. ") * 2
-FACTS = ["Maria met Anna at the Paris flower market.", "Maria bought a blue bicycle.",
-         "Maria's sister Ines lives in Porto.", "Maria planted tomatoes on the balcony."]
+CORE = (
+    "You are a memory assistant. What you know about the user: the user is Maria, a "
+    "botanist in Lisbon who keeps bees, cycles to work and is learning Japanese. "
+) * 2
+FACTS = [
+    "Maria met Anna at the Paris flower market.",
+    "Maria bought a blue bicycle.",
+    "Maria's sister Ines lives in Porto.",
+    "Maria planted tomatoes on the balcony.",
+]
 
 
-def _messages(question: str, core: str = CORE, facts: tuple[int, ...] = (0, 1)) -> list[ChatMessage]:
+def _messages(
+    question: str, core: str = CORE, facts: tuple[int, ...] = (0, 1)
+) -> list[ChatMessage]:
     """The answer prompt's layout: memories as segments, then the question."""
     user, ends = "Memories:", []
     for alias, fact in enumerate(facts, start=1):
         user += f"\n[{alias}] (2024-03-0{fact + 2}) {FACTS[fact]}"
         ends.append(len(user))
-    return [ChatMessage("system", core, stable=True),
-            ChatMessage("user", user + "\n\nQuestion: " + question, segment_ends=tuple(ends))]
+    return [
+        ChatMessage("system", core, stable=True),
+        ChatMessage("user", user + "\n\nQuestion: " + question, segment_ends=tuple(ends)),
+    ]
 
 
 def _llm(models: Path, cache: KVStateCache | None) -> LlamaCppLLM:
-    return LlamaCppLLM("smollm2-135m", models / SMOLLM2.filename, n_ctx=1024,
-                       state_cache=cache, model_sha256=SMOLLM2.sha256)
+    return LlamaCppLLM(
+        "smollm2-135m",
+        models / SMOLLM2.filename,
+        n_ctx=1024,
+        state_cache=cache,
+        model_sha256=SMOLLM2.sha256,
+    )
 
 
 def _ask(llm: LlamaCppLLM, question: str, core: str = CORE, facts: tuple[int, ...] = (0, 1)) -> str:
@@ -56,7 +71,9 @@ def uncached_answers(shared_models: Path) -> dict[str, str]:
 
 
 def test_restored_prefix_gives_identical_answers_across_tiers_and_restart(
-    shared_models: Path, tmp_path: Path, uncached_answers: dict[str, str],
+    shared_models: Path,
+    tmp_path: Path,
+    uncached_answers: dict[str, str],
 ) -> None:
     folder = tmp_path / "kv"
     llm = _llm(shared_models, KVStateCache(64 << 20, folder, 256 << 20))
@@ -90,7 +107,8 @@ def test_restored_prefix_gives_identical_answers_across_tiers_and_restart(
 
 
 def test_recurring_memories_are_restored_from_a_saved_block_with_identical_answers(
-    shared_models: Path, uncached_answers: dict[str, str],
+    shared_models: Path,
+    uncached_answers: dict[str, str],
 ) -> None:
     cache = KVStateCache(64 << 20)
     llm = _llm(shared_models, cache)
@@ -111,7 +129,9 @@ def test_recurring_memories_are_restored_from_a_saved_block_with_identical_answe
 
 
 def test_core_memory_edit_invalidates_exactly_its_prefix(
-    shared_models: Path, tmp_path: Path, uncached_answers: dict[str, str],
+    shared_models: Path,
+    tmp_path: Path,
+    uncached_answers: dict[str, str],
 ) -> None:
     cache = KVStateCache(64 << 20, tmp_path / "kv", 256 << 20)
     llm = _llm(shared_models, cache)
@@ -129,7 +149,8 @@ def test_core_memory_edit_invalidates_exactly_its_prefix(
 
 
 def test_state_failing_its_check_after_restore_is_replaced(
-    shared_models: Path, uncached_answers: dict[str, str],
+    shared_models: Path,
+    uncached_answers: dict[str, str],
 ) -> None:
     cache = KVStateCache(64 << 20)
     llm = _llm(shared_models, cache)
@@ -156,7 +177,9 @@ def test_state_failing_its_check_after_restore_is_replaced(
 
 
 def test_corrupted_state_file_is_ignored_after_restart(
-    shared_models: Path, tmp_path: Path, uncached_answers: dict[str, str],
+    shared_models: Path,
+    tmp_path: Path,
+    uncached_answers: dict[str, str],
 ) -> None:
     folder = tmp_path / "kv"
     llm = _llm(shared_models, KVStateCache(64 << 20, folder, 256 << 20))

@@ -24,8 +24,10 @@ from tests.conftest import TEST_SETTINGS, ask_after_chat, cli_env, run_cli
 
 pytestmark = pytest.mark.llm
 
-FACTS = ["I parked the car on level 3 of the Marina garage.",
-         "My sister Jane's birthday is on March 14."]
+FACTS = [
+    "I parked the car on level 3 of the Marina garage.",
+    "My sister Jane's birthday is on March 14.",
+]
 
 
 def _free_port() -> int:
@@ -34,7 +36,9 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def _serve(command: list[str], ready_url: str, log: Path, env: dict[str, str]) -> subprocess.Popen[bytes]:
+def _serve(
+    command: list[str], ready_url: str, log: Path, env: dict[str, str]
+) -> subprocess.Popen[bytes]:
     process = subprocess.Popen(command, stdout=log.open("wb"), stderr=subprocess.STDOUT, env=env)
     deadline = time.monotonic() + 180
     while time.monotonic() < deadline:
@@ -65,10 +69,27 @@ def llama_server(shared_models: Path, tmp_path_factory: pytest.TempPathFactory) 
     folder = tmp_path_factory.mktemp("llama-server")
     env = cli_env(folder)
     process = _serve(
-        [sys.executable, "-m", "llama_cpp.server", "--model", str(shared_models / SMOLLM2.filename),
-         "--model_alias", "smollm2-135m", "--host", "127.0.0.1", "--port", str(port),
-         "--n_ctx", "2048", "--seed", "0"],
-        f"http://127.0.0.1:{port}/v1/models", folder / "server.log", env)
+        [
+            sys.executable,
+            "-m",
+            "llama_cpp.server",
+            "--model",
+            str(shared_models / SMOLLM2.filename),
+            "--model_alias",
+            "smollm2-135m",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--n_ctx",
+            "2048",
+            "--seed",
+            "0",
+        ],
+        f"http://127.0.0.1:{port}/v1/models",
+        folder / "server.log",
+        env,
+    )
     yield f"http://127.0.0.1:{port}/v1"
     _stop(process)
 
@@ -78,10 +99,12 @@ def chroma_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
     chroma = shutil.which("chroma") or str(Path(sys.executable).parent / "chroma")
     port = _free_port()
     folder = tmp_path_factory.mktemp("chroma-server")
-    process = _serve([chroma, "run", "--path", str(folder / "db"), "--host", "127.0.0.1",
-                      "--port", str(port)],
-                     f"http://127.0.0.1:{port}/api/v2/heartbeat", folder / "server.log",
-                     cli_env(folder))
+    process = _serve(
+        [chroma, "run", "--path", str(folder / "db"), "--host", "127.0.0.1", "--port", str(port)],
+        f"http://127.0.0.1:{port}/api/v2/heartbeat",
+        folder / "server.log",
+        cli_env(folder),
+    )
     yield port
     _stop(process)
 
@@ -95,14 +118,19 @@ def _ask_flow(data_dir: Path) -> None:
 
 
 def test_server_backends_pass_the_embedded_answering_test(
-    data_dir: Path, tmp_path: Path, llama_server: str, chroma_server: int,
+    data_dir: Path,
+    tmp_path: Path,
+    llama_server: str,
+    chroma_server: int,
 ) -> None:
     servers = tmp_path / "servers"
     servers.mkdir()
     (servers / "models").symlink_to((data_dir / "models").resolve())
     (servers / "settings.toml").write_text(
         TEST_SETTINGS + f'base_url = "{llama_server}"\n\n[index]\nchroma_host = "127.0.0.1"\n'
-        f"chroma_port = {chroma_server}\n", encoding="utf-8")
+        f"chroma_port = {chroma_server}\n",
+        encoding="utf-8",
+    )
     _ask_flow(servers)
     status = run_cli(servers, "status")
     assert f"server at {llama_server}" in status.stdout
@@ -122,7 +150,8 @@ def test_server_llm_streams_and_counts_tokens(llama_server: str) -> None:
 def test_unreachable_servers_are_one_line_errors(data_dir: Path) -> None:
     port = _free_port()
     (data_dir / "settings.toml").write_text(
-        TEST_SETTINGS + f'base_url = "http://127.0.0.1:{port}/v1"\n', encoding="utf-8")
+        TEST_SETTINGS + f'base_url = "http://127.0.0.1:{port}/v1"\n', encoding="utf-8"
+    )
     asked = run_cli(data_dir, "ask", "anything?")
     assert asked.returncode != 0
     assert asked.stderr.startswith("rememora: error:") and len(asked.stderr.splitlines()) == 1

@@ -36,7 +36,7 @@ def test_prefix_state_survives_an_app_restart(data_dir: Path, embedder) -> None:
         llm = service.load_llm()
         assert isinstance(llm, LlamaCppLLM) and llm.last_prompt is not None
         assert llm.last_prompt.prefix.source == "prefill"
-        saved = list(service.paths.kv_states.glob("*.kvstate"))
+        saved = list(service.runtime.paths.kv_states.glob("*.kvstate"))
         assert len(saved) == 1
 
     with Service(data_dir, embedder=embedder) as reopened:

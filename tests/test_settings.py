@@ -22,14 +22,20 @@ def test_values_are_read(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("toml", "key", "fragment"),
     [
-        ('[llm]\nmodel = "gpt-9"\n', "llm.model", "allowed values: 'qwen2.5-coder-0.5b' or 'smollm2-135m'"),
+        (
+            '[llm]\nmodel = "gpt-9"\n',
+            "llm.model",
+            "allowed values: 'qwen2.5-coder-0.5b' or 'smollm2-135m'",
+        ),
         ("[llm]\nn_ctx = 10\n", "llm.n_ctx", "greater than or equal to 512"),
         ("[retrieval]\ntop_k = 'many'\n", "retrieval.top_k", "valid integer"),
         ("[llm]\ncolour = 'blue'\n", "llm.colour", "unknown key"),
         ("[llm\n", "(syntax)", "not valid TOML"),
     ],
 )
-def test_bad_value_names_key_and_allowed(tmp_path: Path, toml: str, key: str, fragment: str) -> None:
+def test_bad_value_names_key_and_allowed(
+    tmp_path: Path, toml: str, key: str, fragment: str
+) -> None:
     (tmp_path / "settings.toml").write_text(toml)
     with pytest.raises(SettingsError) as caught:
         load_settings(tmp_path)

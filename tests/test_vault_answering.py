@@ -11,13 +11,13 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from core import batch_log
-from core.extraction import BatchExtraction, pattern_vault_candidates
-from core.ingest import IngestReport, apply_extraction
-from core.reconcile import Reconciler
+from core.ingest.batch_extraction import BatchExtraction, pattern_vault_candidates
+from core.ingest.pipeline import IngestReport, apply_extraction
+from core.ingest.reconcile import Reconciler
 from core.records import MemoryType
 from core.service import Service
-from core.vault import question_names_entry
+from core.store import batches as batch_log
+from core.store.vault import question_names_entry
 from models.llm import ChatMessage
 
 SECRET = "4402 9917 3385"
@@ -47,14 +47,27 @@ def test_vault_value_in_prompt_only_when_asked(data_dir: Path, embedder) -> None
         service.add_chat_turn("user", f"My bank account number is {SECRET}.")
         service.add_chat_turn("user", "I adopted two cats last spring, Miso and Tofu.")
         service.record_events()
-        [batch] = batch_log.pending_batches(service.ledger)
+        [batch] = batch_log.pending_batches(service.store)
         events = service.events(list(batch.event_ids))
         found = BatchExtraction((), (MemoryType.VAULT,), tuple(pattern_vault_candidates(events)))
-        apply_extraction(service.ledger, Reconciler(service.ledger, service.index, service.embedder,
-                                                    service.cipher), batch.id, found, IngestReport())
+        apply_extraction(
+            service.store,
+            Reconciler(
+                service.store,
+                service.runtime.index,
+                service.runtime.embedder,
+                service.runtime.cipher,
+            ),
+            batch.id,
+            found,
+            IngestReport(),
+        )
         service.record_events()  # index what the reconciler wrote
-        vault = [m for m in service.list_memories(MemoryType.VAULT)
-                 if service.vault_value(m.id) == SECRET]
+        vault = [
+            m
+            for m in service.list_memories(MemoryType.VAULT)
+            if service.vault_value(m.id) == SECRET
+        ]
         assert vault, "the account number was not filed in the vault"
         assert all(SECRET not in m.text for m in service.list_memories())  # encrypted at rest
 
@@ -62,9 +75,11 @@ def test_vault_value_in_prompt_only_when_asked(data_dir: Path, embedder) -> None
         assert vault[0].id in asked.context
         assert SECRET in model.prompts[-1]
 
-        for question in ("How many cats did I adopt?",
-                         "What number of cats do I have?",  # a vault word, another topic
-                         "What are the names of my cats?"):
+        for question in (
+            "How many cats did I adopt?",
+            "What number of cats do I have?",  # a vault word, another topic
+            "What are the names of my cats?",
+        ):
             before = len(model.prompts)
             service.ask(question, on_token=lambda _t: None)
             assert len(model.prompts) == before + 1
@@ -73,10 +88,13 @@ def test_vault_value_in_prompt_only_when_asked(data_dir: Path, embedder) -> None
 
 def test_question_names_entry_by_label_or_kind() -> None:
     assert question_names_entry("what's my home address?", "street address", "address")
-    assert question_names_entry("What is my bank account number?", "account number",
-                                "account_number")
-    assert question_names_entry("what was the wifi password again", "Alice's wifi password",
-                                "credential")
-    assert not question_names_entry("What number of cats do I have?", "account number",
-                                    "account_number")
+    assert question_names_entry(
+        "What is my bank account number?", "account number", "account_number"
+    )
+    assert question_names_entry(
+        "what was the wifi password again", "Alice's wifi password", "credential"
+    )
+    assert not question_names_entry(
+        "What number of cats do I have?", "account number", "account_number"
+    )
     assert not question_names_entry("What is my ID?", "passport", "id_number")

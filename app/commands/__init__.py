@@ -5,6 +5,7 @@ To add a family, add its module to ``FAMILIES``."""
 
 from __future__ import annotations
 
-from app.commands import bench, capture, chat, eval as evaluation, health, memories
+from app.commands import bench, capture, chat, health, memories
+from app.commands import eval as evaluation
 
 FAMILIES = (chat, memories, health, capture, evaluation, bench)

@@ -18,19 +18,27 @@ def register(commands: Any) -> None:
     capture = commands.add_parser("capture", help="capture the screen into memory (headless)")
     how_long = capture.add_mutually_exclusive_group()
     how_long.add_argument("--once", action="store_true", help="one frame, then stop")
-    how_long.add_argument("--for", dest="seconds", type=float, metavar="SECONDS",
-                          help="capture this long, then stop (default: until Ctrl-C)")
+    how_long.add_argument(
+        "--for",
+        dest="seconds",
+        type=float,
+        metavar="SECONDS",
+        help="capture this long, then stop (default: until Ctrl-C)",
+    )
     capture.add_argument("--display", help="X display (default: $DISPLAY)")
     capture.set_defaults(handler=run_capture)
 
     replay = commands.add_parser("replay", help="feed a folder of screenshots through capture")
     replay.add_argument("folder", type=Path, metavar="DIR")
-    replay.add_argument("--json", dest="json_out", type=Path, metavar="OUT",
-                        help="write the report here as JSON")
-    replay.add_argument("--naive", action="store_true",
-                        help="baseline: no dedup, full-frame OCR of every frame")
-    replay.add_argument("--sessions", type=int, metavar="N",
-                        help="only the first N sessions of DIR/index.json")
+    replay.add_argument(
+        "--json", dest="json_out", type=Path, metavar="OUT", help="write the report here as JSON"
+    )
+    replay.add_argument(
+        "--naive", action="store_true", help="baseline: no dedup, full-frame OCR of every frame"
+    )
+    replay.add_argument(
+        "--sessions", type=int, metavar="N", help="only the first N sessions of DIR/index.json"
+    )
     replay.set_defaults(handler=run_replay)
 
 
@@ -54,10 +62,12 @@ def run_capture(service: Service, args: argparse.Namespace) -> int:
     finally:
         recorder.stop()
     done = recorder.pipeline.counters
-    print(f"frames {done.frames}: kept {done.kept}, deduplicated "
-          f"{done.dedup_exact + done.dedup_similar}, dropped "
-          f"{done.dropped_private + done.dropped_backlog} (private {done.dropped_private}); "
-          f"screen events {done.events}")
+    print(
+        f"frames {done.frames}: kept {done.kept}, deduplicated "
+        f"{done.dedup_exact + done.dedup_similar}, dropped "
+        f"{done.dropped_private + done.dropped_backlog} (private {done.dropped_private}); "
+        f"screen events {done.events}"
+    )
     with TerminalProgress() as progress:
         report = service.ingest(progress)
     print(report.summary())
@@ -68,8 +78,9 @@ def run_replay(service: Service, args: argparse.Namespace) -> int:
     if args.sessions is not None and args.sessions < 1:
         raise RememoraError("--sessions needs a positive number")
     with TerminalProgress() as progress:
-        report = service.replay(args.folder, naive=args.naive, limit_sessions=args.sessions,
-                                progress=progress)
+        report = service.replay(
+            args.folder, naive=args.naive, limit_sessions=args.sessions, progress=progress
+        )
     data = report.to_json()
     summary = {k: v for k, v in data.items() if k != "per_session"}
     print(json.dumps(summary, indent=1))

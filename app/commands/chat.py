@@ -13,13 +13,17 @@ from core.service import Service
 
 def register(commands: Any) -> None:
     chat = commands.add_parser("chat", help="add chat turns").add_subparsers(
-        dest="chat_command", metavar="ACTION", required=True)
+        dest="chat_command", metavar="ACTION", required=True
+    )
     add = chat.add_parser("add", help="record one chat turn")
     add.add_argument("--speaker", required=True, help="who said it")
     add.add_argument("text", help="what was said")
     add.set_defaults(handler=chat_add)
 
-    imp = commands.add_parser("import-chat", help="import a chat file: JSON lines, a ChatGPT conversations.json export or a LOCOMO file")
+    imp = commands.add_parser(
+        "import-chat",
+        help="import a chat file: JSON lines, a ChatGPT conversations.json export or a LOCOMO file",
+    )
     imp.add_argument("file", type=Path)
     imp.set_defaults(handler=import_chat)
 
@@ -53,6 +57,7 @@ def ingest(service: Service, args: argparse.Namespace) -> int:
 
 def ask(service: Service, args: argparse.Namespace) -> int:
     with TerminalProgress() as progress:
+
         def on_token(piece: str) -> None:
             progress.stop()
             sys.stdout.write(piece)

@@ -9,22 +9,40 @@ from pathlib import Path
 from typing import Any
 
 from app.progress_bar import TerminalProgress
-from core.evaluation.options import EvalOptions
 from core.service import Service
+from evaluation.options import EvalOptions
+from evaluation.runs import evaluate
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("file", type=Path, help="the benchmark's JSON file (.json or .json.gz)")
-    parser.add_argument("--extract", choices=("none", "llm"), default="none",
-                        help="none: each turn is one episodic memory, no LLM (default); "
-                             "llm: whatever extraction `ingest` does")
-    parser.add_argument("--json", dest="json_out", type=Path, required=True, metavar="OUT",
-                        help="write the scores here")
-    parser.add_argument("--dump", type=Path, metavar="FILE",
-                        help="also write one JSON line per question with its ranked source turns")
-    parser.add_argument("--answer", action="store_true",
-                        help="also answer with the local model and score token F1")
-    parser.add_argument("--embedder", metavar="NAME", help="embedder to use instead of the setting's")
+    parser.add_argument(
+        "--extract",
+        choices=("none", "llm"),
+        default="none",
+        help="none: each turn is one episodic memory, no LLM (default); "
+        "llm: whatever extraction `ingest` does",
+    )
+    parser.add_argument(
+        "--json",
+        dest="json_out",
+        type=Path,
+        required=True,
+        metavar="OUT",
+        help="write the scores here",
+    )
+    parser.add_argument(
+        "--dump",
+        type=Path,
+        metavar="FILE",
+        help="also write one JSON line per question with its ranked source turns",
+    )
+    parser.add_argument(
+        "--answer", action="store_true", help="also answer with the local model and score token F1"
+    )
+    parser.add_argument(
+        "--embedder", metavar="NAME", help="embedder to use instead of the setting's"
+    )
 
 
 def register(commands: Any) -> None:
@@ -32,8 +50,9 @@ def register(commands: Any) -> None:
     which = evals.add_subparsers(dest="eval_command", metavar="BENCHMARK", required=True)
     locomo = which.add_parser("locomo", help="LOCOMO evidence recall per category")
     _common(locomo)
-    locomo.add_argument("--conversations", metavar="ID,...",
-                        help="only these sample ids (e.g. conv-26,conv-30)")
+    locomo.add_argument(
+        "--conversations", metavar="ID,...", help="only these sample ids (e.g. conv-26,conv-30)"
+    )
     locomo.add_argument("--limit", type=int, metavar="N", help="answer only the first N questions")
     locomo.set_defaults(handler=run_eval)
     longmemeval = which.add_parser("longmemeval", help="LongMemEval turn-level recall per type")
@@ -43,14 +62,18 @@ def register(commands: Any) -> None:
 
 
 def run_eval(service: Service, args: argparse.Namespace) -> int:
-    options = EvalOptions(extract=args.extract, limit=args.limit, answer=args.answer, dump=args.dump)
+    options = EvalOptions(
+        extract=args.extract, limit=args.limit, answer=args.answer, dump=args.dump
+    )
     conversations = (
         [c.strip() for c in args.conversations.split(",") if c.strip()]
-        if getattr(args, "conversations", None) else None
+        if getattr(args, "conversations", None)
+        else None
     )
     with TerminalProgress() as progress:
-        report = service.evaluate(args.eval_command, args.file, options, conversations,
-                                  args.embedder, progress)
+        report = evaluate(
+            service, args.eval_command, args.file, options, conversations, args.embedder, progress
+        )
     args.json_out.parent.mkdir(parents=True, exist_ok=True)
     args.json_out.write_text(json.dumps(report, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     overall: dict[str, float] = report.get("overall_1_4") or report.get("overall") or {}

@@ -11,9 +11,12 @@ from core.service import Service
 
 def register(commands: Any) -> None:
     commands.add_parser("status", help="counts per type, store size, model in use").set_defaults(
-        handler=status)
+        handler=status
+    )
     doctor_parser = commands.add_parser("doctor", help="check models, store and lock")
-    doctor_parser.add_argument("--reindex", action="store_true", help="rebuild Chroma from the ledger")
+    doctor_parser.add_argument(
+        "--reindex", action="store_true", help="rebuild Chroma from the ledger"
+    )
     doctor_parser.set_defaults(handler=doctor)
 
 
@@ -24,11 +27,15 @@ def status(service: Service, args: argparse.Namespace) -> int:
     print(f"model: {report.llm}   embedder: {report.embedder}")
     print("memories: " + ", ".join(f"{t.value} {n}" for t, n in report.memories.items()))
     events = report.events
-    print(f"events: {sum(events.values())} ({events.get('pending', 0)} pending, "
-          f"{events.get('failed', 0)} failed)")
+    print(
+        f"events: {sum(events.values())} ({events.get('pending', 0)} pending, "
+        f"{events.get('failed', 0)} failed)"
+    )
     batches = report.batches
-    print(f"extraction batches: {sum(batches.values())} ({batches.get('done', 0)} done, "
-          f"{batches.get('pending', 0)} pending, {batches.get('failed', 0)} failed)")
+    print(
+        f"extraction batches: {sum(batches.values())} ({batches.get('done', 0)} done, "
+        f"{batches.get('pending', 0)} pending, {batches.get('failed', 0)} failed)"
+    )
     _print_capture(service)
     return 0
 
@@ -40,17 +47,25 @@ def _print_capture(service: Service) -> None:
         return
     age = health.get("last_frame_age_s")
     reason = f" ({health['pause_reason']})" if health.get("pause_reason") else ""
-    print(f"capture: {health['state']}{reason}; last frame "
-          + (f"{float(age):.0f} s ago" if age is not None else "never"))
-    print(f"  frames {health['frames']}: kept {health['kept']}, deduplicated "
-          f"{health['dedup_exact']} exact + {health['dedup_similar']} similar, dropped "
-          f"{health['dropped_private']} private + {health['dropped_backlog']} backlog")
-    print(f"  OCR queue {health['ocr_queue']}, read {health['ocr_frames']} frames, "
-          f"capture thread CPU {100 * float(health['capture_cpu_share']):.1f}% of a core")
+    print(
+        f"capture: {health['state']}{reason}; last frame "
+        + (f"{float(age):.0f} s ago" if age is not None else "never")
+    )
+    print(
+        f"  frames {health['frames']}: kept {health['kept']}, deduplicated "
+        f"{health['dedup_exact']} exact + {health['dedup_similar']} similar, dropped "
+        f"{health['dropped_private']} private + {health['dropped_backlog']} backlog"
+    )
+    print(
+        f"  OCR queue {health['ocr_queue']}, read {health['ocr_frames']} frames, "
+        f"capture thread CPU {100 * float(health['capture_cpu_share']):.1f}% of a core"
+    )
     days = health.get("days_of_history")
-    print(f"  media {int(health['media_bytes']) / 1e6:.1f} MB in {health['media_files']} frames "
-          f"of {int(health['media_budget_bytes']) / 1e9:.1f} GB budget"
-          + (f" (~{float(days):.0f} days of history)" if days else ""))
+    print(
+        f"  media {int(health['media_bytes']) / 1e6:.1f} MB in {health['media_files']} frames "
+        f"of {int(health['media_budget_bytes']) / 1e9:.1f} GB budget"
+        + (f" (~{float(days):.0f} days of history)" if days else "")
+    )
 
 
 def doctor(service: Service, args: argparse.Namespace) -> int:

@@ -12,10 +12,15 @@ from core.service import Service
 
 def register(commands: Any) -> None:
     memories = commands.add_parser("memories", help="inspect memories").add_subparsers(
-        dest="memories_command", metavar="ACTION", required=True)
+        dest="memories_command", metavar="ACTION", required=True
+    )
     listing = memories.add_parser("list", help="list memories")
-    listing.add_argument("--type", dest="memory_type", metavar="T",
-                         help="one of: " + ", ".join(t.value for t in MemoryType))
+    listing.add_argument(
+        "--type",
+        dest="memory_type",
+        metavar="T",
+        help="one of: " + ", ".join(t.value for t in MemoryType),
+    )
     listing.add_argument("--json", action="store_true", help="one JSON object per line")
     listing.add_argument("--all", action="store_true", help="include superseded and archived")
     listing.set_defaults(handler=list_memories)
@@ -44,8 +49,10 @@ def history(service: Service, args: argparse.Namespace) -> int:
         version = snapshot.get("version", "?")
         status = snapshot.get("status", "")
         sources = ",".join(str(i) for i in row.source_event_ids) or "-"
-        print(f"{row.at.astimezone():%Y-%m-%d %H:%M:%S}  {row.op:<9} v{version} [{status}] "
-              f"by {row.actor} (events {sources}): {row.reason}")
+        print(
+            f"{row.at.astimezone():%Y-%m-%d %H:%M:%S}  {row.op:<9} v{version} [{status}] "
+            f"by {row.actor} (events {sources}): {row.reason}"
+        )
         if row.before and row.after and row.before.get("text") != row.after.get("text"):
             print(f"    before: {row.before.get('text')}")
         if row.after:

@@ -16,7 +16,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 
 from app.gui.errors import describe
 from app.gui.ops import OpContext, OpRunner
-from core.ingest import IngestReport
+from core.ingest.pipeline import IngestReport
 from core.service import Service
 
 
@@ -55,8 +55,9 @@ class BackgroundIngest(QObject):
         def work(context: OpContext) -> IngestReport:
             return self.service.ingest(context)
 
-        self._running = self.runner.start(work, self._done, self._failed,
-                                          on_progress=self._on_progress)
+        self._running = self.runner.start(
+            work, self._done, self._failed, on_progress=self._on_progress
+        )
         self.progressed.emit("Background ingest: starting")
         return True
 

@@ -25,8 +25,8 @@ import assets
 from app.gui.background_ingest import BackgroundIngest
 from app.gui.errors import describe
 from app.gui.ops import OpContext, OpRunner
-from core.answer import Answer
-from core.ingest import IngestReport
+from core.answering.answer import Answer
+from core.ingest.pipeline import IngestReport
 from core.service import Service
 
 PROGRESS_DELAY_MS = 600
@@ -96,14 +96,14 @@ class MainWindow(QMainWindow):
     def refresh_status(self) -> None:
         report = self.service.status()
         total = sum(report.memories.values())
-        self.status_label.setText(
-            f"{total} memories · model {report.llm} · {report.data_dir}")
+        self.status_label.setText(f"{total} memories · model {report.llm} · {report.data_dir}")
 
     def _on_background_ingest(self, result: object) -> None:
         if isinstance(result, IngestReport):
             self.refresh_status()
             self.status_label.setText(
-                f"Background ingest: {result.summary()} · {self.status_label.text()}")
+                f"Background ingest: {result.summary()} · {self.status_label.text()}"
+            )
         self.background_ingested.emit(result)
 
     def _busy(self, busy: bool) -> None:
@@ -138,8 +138,13 @@ class MainWindow(QMainWindow):
         def work(context: OpContext) -> Answer:
             return self.service.ask(question, context.emit_token, context)
 
-        self.ops.start(work, self._on_answer, self._on_answer_failed,
-                       on_token=self._append_token, on_progress=self._on_progress)
+        self.ops.start(
+            work,
+            self._on_answer,
+            self._on_answer_failed,
+            on_token=self._append_token,
+            on_progress=self._on_progress,
+        )
 
     def _append_token(self, piece: str) -> None:
         cursor = self.answer_view.textCursor()
@@ -150,14 +155,16 @@ class MainWindow(QMainWindow):
 
     def _on_answer(self, result: Answer) -> None:
         self._busy(False)
-        memories = self.service.ledger.get_many(list(result.cited or result.context))
+        memories = self.service.store.get_many(list(result.cited or result.context))
         for memory_id in result.cited or result.context:
             memory = memories.get(memory_id)
             if memory is not None:
                 self.sources.addItem(f"{memory.id}  {memory.text}")
         self.sources_label.setText(
-            "Cited memories" if result.cited or not result.context
-            else "Memories the answer drew on (the model cited none by number)")
+            "Cited memories"
+            if result.cited or not result.context
+            else "Memories the answer drew on (the model cited none by number)"
+        )
         self.refresh_status()
         self.answer_finished.emit(result)
 
@@ -217,6 +224,3 @@ class MainWindow(QMainWindow):
         self.background.stop()
         self.ops.wait()
         super().closeEvent(event)
-
-
-

@@ -49,7 +49,7 @@ class _Runnable(QRunnable):
     def run(self) -> None:
         try:
             result = self._fn(self._context)
-        except BaseException as error:  # noqa: BLE001 - every failure goes to the UI
+        except BaseException as error:
             self._context.failed.emit(error)
         else:
             self._context.succeeded.emit(result)
@@ -63,9 +63,12 @@ class OpRunner(QObject):
         self._live: set[OpContext] = set()
 
     def start(
-        self, fn: Callable[[OpContext], Any],
-        on_success: Callable[[Any], None], on_failure: Callable[[BaseException], None],
-        *, on_token: Callable[[str], None] | None = None,
+        self,
+        fn: Callable[[OpContext], Any],
+        on_success: Callable[[Any], None],
+        on_failure: Callable[[BaseException], None],
+        *,
+        on_token: Callable[[str], None] | None = None,
         on_progress: Callable[[int, int, str], None] | None = None,
     ) -> OpContext:
         """Run `fn` on the worker thread; every slot is connected before it starts.

@@ -12,7 +12,9 @@ from PySide6.QtWidgets import QApplication
 from app.gui.main_window import MainWindow
 
 
-def save_views(window: MainWindow, folder: Path, question: str | None, timeout_ms: int = 300_000) -> list[Path]:
+def save_views(
+    window: MainWindow, folder: Path, question: str | None, timeout_ms: int = 300_000
+) -> list[Path]:
     folder.mkdir(parents=True, exist_ok=True)
     window.show()
     QApplication.processEvents()

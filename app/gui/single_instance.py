@@ -31,8 +31,9 @@ def ask_running_instance_to_show(data_dir: Path, timeout_ms: int = 1000) -> bool
 
 
 class InstanceServer(QObject):
-    def __init__(self, data_dir: Path, on_show: Callable[[], None],
-                 parent: QObject | None = None) -> None:
+    def __init__(
+        self, data_dir: Path, on_show: Callable[[], None], parent: QObject | None = None
+    ) -> None:
         super().__init__(parent)
         self._server = QLocalServer(self)
         self._on_show = on_show
@@ -47,7 +48,9 @@ class InstanceServer(QObject):
 
     def _read(self) -> None:
         connection = self.sender()
-        if isinstance(connection, QLocalSocket) and SHOW.strip() in bytes(connection.readAll().data()):
+        if isinstance(connection, QLocalSocket) and SHOW.strip() in bytes(
+            connection.readAll().data()
+        ):
             self._on_show()
 
     def close(self) -> None:

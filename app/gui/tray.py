@@ -30,7 +30,9 @@ class CaptureControls(QObject):
     state_changed = Signal(str)
     quit_requested = Signal()
 
-    def __init__(self, open_recorder: Callable[[], Recorder], parent: QObject | None = None) -> None:
+    def __init__(
+        self, open_recorder: Callable[[], Recorder], parent: QObject | None = None
+    ) -> None:
         super().__init__(parent)
         self._open_recorder = open_recorder
         self.recorder: Recorder | None = None
@@ -117,8 +119,9 @@ class CaptureControls(QObject):
 
 
 def state_icon(state: str) -> QIcon:
-    name = {"recording": "tray-recording", "paused": "tray-paused",
-            "stale": "tray-stale"}.get(state, "rememora")
+    name = {"recording": "tray-recording", "paused": "tray-paused", "stale": "tray-stale"}.get(
+        state, "rememora"
+    )
     return QIcon(assets.path(f"icons/{name}.svg"))
 
 
@@ -144,8 +147,9 @@ def tray_available() -> bool:
     return QSystemTrayIcon.isSystemTrayAvailable()
 
 
-def install_capture(app: QApplication, window: MainWindow,
-                    service: Service) -> tuple[CaptureControls, CaptureTray | None]:
+def install_capture(
+    app: QApplication, window: MainWindow, service: Service
+) -> tuple[CaptureControls, CaptureTray | None]:
     """Wire capture controls into the app: a tray icon where one exists (closing the
     window then hides it), else the window's menu bar and a note in its status line."""
     controls = CaptureControls(service.open_recorder, window)

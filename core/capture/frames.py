@@ -28,10 +28,17 @@ class Frame:
     """One screenshot with the windows on screen when it was taken. The RGB image is
     built from the raw BGRA bytes only when needed: an exact duplicate never pays for it."""
 
-    def __init__(self, at: datetime, window: WindowInfo, others: tuple[WindowInfo, ...] = (),
-                 image: Image.Image | None = None, raw_bgra: bytes | None = None,
-                 size: tuple[int, int] | None = None, source_file: str = "",
-                 origin: tuple[int, int] = (0, 0)) -> None:
+    def __init__(
+        self,
+        at: datetime,
+        window: WindowInfo,
+        others: tuple[WindowInfo, ...] = (),
+        image: Image.Image | None = None,
+        raw_bgra: bytes | None = None,
+        size: tuple[int, int] | None = None,
+        source_file: str = "",
+        origin: tuple[int, int] = (0, 0),
+    ) -> None:
         if image is None and (raw_bgra is None or size is None):
             raise ValueError("a frame needs an image or raw BGRA bytes and a size")
         self.at = at
@@ -57,10 +64,17 @@ class Frame:
         draw = ImageDraw.Draw(image)
         left, top = self.origin
         for x, y, width, height in boxes:
-            draw.rectangle((x - left, y - top, x - left + width - 1, y - top + height - 1),
-                           fill=(0, 0, 0))
-        return Frame(self.at, self.window, self.others, image=image,
-                     source_file=self.source_file, origin=self.origin)
+            draw.rectangle(
+                (x - left, y - top, x - left + width - 1, y - top + height - 1), fill=(0, 0, 0)
+            )
+        return Frame(
+            self.at,
+            self.window,
+            self.others,
+            image=image,
+            source_file=self.source_file,
+            origin=self.origin,
+        )
 
     def pixel_bytes(self) -> bytes:
         return self._raw if self._raw is not None else self.image.tobytes()

@@ -10,7 +10,7 @@ from __future__ import annotations
 import shutil
 import threading
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from PIL import Image
@@ -67,8 +67,10 @@ class MediaStore:
         probe = self.root if self.root.exists() else self.root.parent
         free = shutil.disk_usage(probe).free
         if free < self.min_free_bytes:
-            return (f"disk nearly full: {free / GB:.2f} GB free at {probe}, "
-                    f"capture needs {self.min_free_bytes / GB:.2f} GB")
+            return (
+                f"disk nearly full: {free / GB:.2f} GB free at {probe}, "
+                f"capture needs {self.min_free_bytes / GB:.2f} GB"
+            )
         return None
 
     def save(self, frame_id: str, at: datetime, image: Image.Image) -> StoredFrame:
@@ -105,12 +107,17 @@ class MediaStore:
             paths = sorted(self._sizes, key=lambda p: (p.parent.name, p.name))
             total = sum(self._sizes.values())
         times = [_time_of(p) for p in (paths[:1] + paths[-1:])]
-        return MediaUsage(len(paths), total, times[0] if times else None,
-                          times[-1] if times else None, self.budget_bytes)
+        return MediaUsage(
+            len(paths),
+            total,
+            times[0] if times else None,
+            times[-1] if times else None,
+            self.budget_bytes,
+        )
 
 
 def _time_of(path: Path) -> datetime | None:
     try:
-        return datetime.strptime(path.stem.split("-")[0], "%Y%m%dT%H%M%S%f").replace(tzinfo=timezone.utc)
+        return datetime.strptime(path.stem.split("-")[0], "%Y%m%dT%H%M%S%f").replace(tzinfo=UTC)
     except ValueError:
         return None

@@ -43,24 +43,33 @@ class OcrResult:
     pixels_read: int
 
 
-def read_changed(engine: OcrEngine, image: np.ndarray, changes: ChangeMap | None,
-                 previous: list[OcrLine] | None, full_fraction: float) -> tuple[list[OcrLine], bool, int]:
+def read_changed(
+    engine: OcrEngine,
+    image: np.ndarray,
+    changes: ChangeMap | None,
+    previous: list[OcrLine] | None,
+    full_fraction: float,
+) -> tuple[list[OcrLine], bool, int]:
     """Lines of ``image``: a full read, or a read of the changed bands merged with the
     previous frame's lines elsewhere. Returns (lines, full_frame, pixels read)."""
     height, width = image.shape[:2]
     if previous is None or changes is None or changes.fraction > full_fraction:
         return engine.read(image), True, height * width
     cores = changes.changed_bands(0)
-    lines = [line for line in previous
-             if not any(top <= line.center_y < bottom for top, bottom in cores)]
+    lines = [
+        line for line in previous if not any(top <= line.center_y < bottom for top, bottom in cores)
+    ]
     pixels = 0
     for top, bottom in cores:
         crop_top = max(0, top - BAND_MARGIN_PX)
         crop_bottom = min(height, bottom + BAND_MARGIN_PX)
         pixels += (crop_bottom - crop_top) * width
         for line in engine.read(image[crop_top:crop_bottom]):
-            moved = OcrLine(line.text, (line.box[0], line.box[1] + crop_top,
-                                        line.box[2], line.box[3] + crop_top), line.score)
+            moved = OcrLine(
+                line.text,
+                (line.box[0], line.box[1] + crop_top, line.box[2], line.box[3] + crop_top),
+                line.score,
+            )
             if top <= moved.center_y < bottom:
                 lines.append(moved)
     lines.sort(key=lambda line: (round(line.center_y / 8), line.box[0]))
@@ -70,9 +79,14 @@ def read_changed(engine: OcrEngine, image: np.ndarray, changes: ChangeMap | None
 class OcrQueue:
     """One worker thread reading frames in order; results go to ``on_result``."""
 
-    def __init__(self, engine: OcrEngine, on_result: Callable[[OcrResult], None],
-                 on_error: Callable[[OcrJob, Exception], None],
-                 max_waiting: int = 32, full_fraction: float = 0.5) -> None:
+    def __init__(
+        self,
+        engine: OcrEngine,
+        on_result: Callable[[OcrResult], None],
+        on_error: Callable[[OcrJob, Exception], None],
+        max_waiting: int = 32,
+        full_fraction: float = 0.5,
+    ) -> None:
         self._engine = engine
         self._on_result = on_result
         self._on_error = on_error
@@ -118,12 +132,21 @@ class OcrQueue:
         started, cpu_started = time.perf_counter(), time.thread_time()
         try:
             image = np.asarray(job.frame.image.convert("RGB"))
-            lines, full, pixels = read_changed(self._engine, image, job.changes, previous,
-                                               self._full_fraction)
+            lines, full, pixels = read_changed(
+                self._engine, image, job.changes, previous, self._full_fraction
+            )
         except Exception as exc:  # a failed read must not kill the worker
             self._last_seq, self._last_lines = -2, None
             self._on_error(job, exc)
             return
         self._last_seq, self._last_lines = job.seq, lines
-        self._on_result(OcrResult(job, lines, (time.perf_counter() - started) * 1000,
-                                  (time.thread_time() - cpu_started) * 1000, full, pixels))
+        self._on_result(
+            OcrResult(
+                job,
+                lines,
+                (time.perf_counter() - started) * 1000,
+                (time.thread_time() - cpu_started) * 1000,
+                full,
+                pixels,
+            )
+        )

@@ -12,7 +12,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from core.capture.frames import Deduper, Frame, Verdict
@@ -55,7 +55,7 @@ class CaptureCounters:
 
 def frame_id_for(at: datetime, seq: int) -> str:
     """Frame ids sort by capture time (UTC), which the media store's budget relies on."""
-    return f"{at.astimezone(timezone.utc):%Y%m%dT%H%M%S%f}-{seq:06d}"
+    return f"{at.astimezone(UTC):%Y%m%dT%H%M%S%f}-{seq:06d}"
 
 
 def screen_event_text(app: str, title: str, lines: Sequence[str]) -> str:
@@ -65,15 +65,23 @@ def screen_event_text(app: str, title: str, lines: Sequence[str]) -> str:
 
 
 class CapturePipeline:
-    def __init__(self, settings: CaptureSettings, media_root: Path, engine: OcrEngine,
-                 sink: EventSink, source: str = "screen", naive: bool = False) -> None:
+    def __init__(
+        self,
+        settings: CaptureSettings,
+        media_root: Path,
+        engine: OcrEngine,
+        sink: EventSink,
+        source: str = "screen",
+        naive: bool = False,
+    ) -> None:
         """``naive``: the baseline to compare against, no dedup and a full-frame OCR of
         every frame, every frame's text stored."""
         self.settings = settings
         self.gate = PrivacyGate.from_settings(settings)
         self.deduper = Deduper(settings.dedup_threshold, settings.tile_px)
-        self.media = MediaStore(media_root, settings.media_budget_gb, settings.min_free_disk_gb,
-                                settings.webp_quality)
+        self.media = MediaStore(
+            media_root, settings.media_budget_gb, settings.min_free_disk_gb, settings.webp_quality
+        )
         self.counters = CaptureCounters()
         self._sink = sink
         self._source = source
@@ -83,8 +91,13 @@ class CapturePipeline:
         self._last_text: tuple[str, str] | None = None
         self._lock = threading.Lock()
         self.errors: list[str] = []
-        self.ocr = OcrQueue(engine, self._on_ocr, self._on_ocr_error,
-                            settings.ocr_queue_max, settings.full_ocr_fraction)
+        self.ocr = OcrQueue(
+            engine,
+            self._on_ocr,
+            self._on_ocr_error,
+            settings.ocr_queue_max,
+            settings.full_ocr_fraction,
+        )
 
     # -- capture side (never waits for OCR) -------------------------------------------
     def submit(self, frame: Frame) -> str:
@@ -143,8 +156,9 @@ class CapturePipeline:
     # -- OCR side ----------------------------------------------------------------------
     def _on_ocr(self, result: OcrResult) -> None:
         frame = result.job.frame
-        raw = screen_event_text(frame.window.app, frame.window.title,
-                                [line.text for line in result.lines])
+        raw = screen_event_text(
+            frame.window.app, frame.window.title, [line.text for line in result.lines]
+        )
         clean = redact(raw)
         with self._lock:
             self.counters.ocr_frames += 1

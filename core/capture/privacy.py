@@ -49,7 +49,9 @@ class PrivacyGate:
         return None
 
     def screen_verdict(
-        self, active: WindowInfo, visible: Iterable[WindowInfo],
+        self,
+        active: WindowInfo,
+        visible: Iterable[WindowInfo],
     ) -> tuple[str | None, list[tuple[int, int, int, int]]]:
         """Why the whole frame must be dropped (None: it may be kept), and the boxes of
         denied background windows to paint over before anything else sees the frame."""
@@ -70,21 +72,24 @@ class PrivacyGate:
 # -- redaction ------------------------------------------------------------------------
 
 _PRIVATE_KEY = re.compile(
-    r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----.*?(?:-----END [A-Z0-9 ]*PRIVATE KEY-----|\Z)",
-    re.DOTALL)
-_PASSWORD = re.compile(
-    r"(?i)\b(pass(?:word|wd|phrase)?|pwd|secret|pin)\s*[:=]\s*\S+")
+    r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----.*?(?:-----END [A-Z0-9 ]*PRIVATE KEY-----|\Z)", re.DOTALL
+)
+_PASSWORD = re.compile(r"(?i)\b(pass(?:word|wd|phrase)?|pwd|secret|pin)\s*[:=]\s*\S+")
 _API_KEY = re.compile(
     r"\b(?:sk-(?:proj-|ant-)?[A-Za-z0-9_\-]{16,}|gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,}"
     r"|xox[abprs]-[A-Za-z0-9\-]{10,}|AKIA[0-9A-Z]{16}|AIza[0-9A-Za-z_\-]{30,}"
-    r"|glpat-[A-Za-z0-9_\-]{16,}|hf_[A-Za-z0-9]{20,}|eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,})")
+    r"|glpat-[A-Za-z0-9_\-]{16,}|hf_[A-Za-z0-9]{20,}|eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,})"
+)
 _TOKEN_ASSIGN = re.compile(
     r"(?i)\b((?:api[_\-]?key|access[_\-]?key|secret[_\-]?key|auth[_\-]?token|token|bearer))(\s*[:=]?\s*)"
-    r"([A-Za-z0-9_\-./+]{16,})")
+    r"([A-Za-z0-9_\-./+]{16,})"
+)
 _IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?:[ ]?[A-Z0-9]{4}){2,7}(?:[ ]?[A-Z0-9]{1,3})?\b")
 _EMAIL = re.compile(r"\b[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}\b")
 _CARD = re.compile(r"(?<![\d])(?:\d[ \-]?){12,18}\d(?![\d])")
-_PHONE = re.compile(r"(?<![\w+])(?:\+\d{1,3}[ .\-]?)?(?:\(\d{1,4}\)[ .\-]?)?\d{2,4}(?:[ .\-]\d{2,4}){1,4}(?![\w])")
+_PHONE = re.compile(
+    r"(?<![\w+])(?:\+\d{1,3}[ .\-]?)?(?:\(\d{1,4}\)[ .\-]?)?\d{2,4}(?:[ .\-]\d{2,4}){1,4}(?![\w])"
+)
 
 
 _DATE_LIKE = re.compile(r"\d{4}([.\-])\d{1,2}\1\d{1,2}|\d{1,2}([.\-])\d{1,2}\2\d{4}")
@@ -131,23 +136,30 @@ def redact(text: str) -> Redaction:
     """Replace secrets and personal data with ``[KIND]`` markers; count what was hidden."""
     counts: Counter[str] = Counter()
 
-    def sub(pattern: re.Pattern[str], label: str, source: str, keep_group: int | None = None,
-            check: object = None) -> str:
+    def sub(
+        pattern: re.Pattern[str],
+        label: str,
+        source: str,
+        keep_group: int | None = None,
+        check: object = None,
+    ) -> str:
         def replace(match: re.Match[str]) -> str:
             if check is not None and not check(match.group(0)):  # type: ignore[operator]
                 return match.group(0)
             counts[label] += 1
             prefix = match.group(1) + match.group(2) if keep_group else ""
             return f"{prefix}[{label}]"
+
         return pattern.sub(replace, source)
 
     text = sub(_PRIVATE_KEY, "PRIVATE KEY", text)
-    text = _PASSWORD.sub(lambda m: (counts.update(["PASSWORD"]), f"{m.group(1)}: [PASSWORD]")[1], text)
+    text = _PASSWORD.sub(
+        lambda m: (counts.update(["PASSWORD"]), f"{m.group(1)}: [PASSWORD]")[1], text
+    )
     text = sub(_API_KEY, "API KEY", text)
     text = sub(_TOKEN_ASSIGN, "TOKEN", text, keep_group=3)
     text = sub(_IBAN, "IBAN", text, check=_iban_valid)
     text = sub(_EMAIL, "EMAIL", text)
     text = sub(_CARD, "CARD NUMBER", text, check=_card_like)
-    text = sub(_PHONE, "PHONE", text,
-               check=_phone_like)
+    text = sub(_PHONE, "PHONE", text, check=_phone_like)
     return Redaction(text, counts)

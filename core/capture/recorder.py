@@ -45,8 +45,14 @@ class Windows(Protocol):
 
 
 class Recorder:
-    def __init__(self, pipeline: CapturePipeline, grabber: Grabber, windows: Windows,
-                 health_path: Path, clock: Callable[[], datetime] = utcnow) -> None:
+    def __init__(
+        self,
+        pipeline: CapturePipeline,
+        grabber: Grabber,
+        windows: Windows,
+        health_path: Path,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
         self.pipeline = pipeline
         self.settings = pipeline.settings
         self._grabber = grabber
@@ -128,8 +134,14 @@ class Recorder:
         active = self._windows.active() or WindowInfo("", "")
         others = tuple(self._windows.visible())
         grab = self._grabber.grab()
-        frame = Frame(self._clock(), active, others, raw_bgra=grab.raw_bgra, size=grab.size,
-                      origin=grab.origin)
+        frame = Frame(
+            self._clock(),
+            active,
+            others,
+            raw_bgra=grab.raw_bgra,
+            size=grab.size,
+            origin=grab.origin,
+        )
         return self.pipeline.submit(frame)
 
     # -- the loop -----------------------------------------------------------------------
@@ -190,9 +202,11 @@ class Recorder:
     def health(self, state: str | None = None) -> dict[str, object]:
         data = self.pipeline.snapshot()
         data.update(
-            state=state or self.state, pause_reason=self.pause_reason,
+            state=state or self.state,
+            pause_reason=self.pause_reason,
             paused_until=to_iso(self._paused_until) if self._paused_until else None,
-            capture_cpu_share=round(self.cpu_share, 4), interval_s=self.interval_s,
+            capture_cpu_share=round(self.cpu_share, 4),
+            interval_s=self.interval_s,
             updated_at=to_iso(self._clock()),
         )
         return data

@@ -12,7 +12,7 @@ import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from PIL import Image
@@ -33,8 +33,16 @@ def time_from_name(path: Path) -> datetime | None:
     if not match:
         return None
     year, month, day, hour, minute, second, micro = match.groups()
-    return datetime(int(year), int(month), int(day), int(hour), int(minute), int(second),
-                    int((micro or "0").ljust(6, "0")), tzinfo=timezone.utc)
+    return datetime(
+        int(year),
+        int(month),
+        int(day),
+        int(hour),
+        int(minute),
+        int(second),
+        int((micro or "0").ljust(6, "0")),
+        tzinfo=UTC,
+    )
 
 
 @dataclass(frozen=True)
@@ -85,10 +93,14 @@ class ReplayReport:
             "wall_seconds": round(self.wall_seconds, 1),
         }
         if self.queries:
-            data.update({"queries": self.queries,
-                         "hit@1": round(self.hits_at_1 / self.queries, 3),
-                         "hit@5": round(self.hits_at_5 / self.queries, 3),
-                         "per_session": self.per_session})
+            data.update(
+                {
+                    "queries": self.queries,
+                    "hit@1": round(self.hits_at_1 / self.queries, 3),
+                    "hit@5": round(self.hits_at_5 / self.queries, 3),
+                    "per_session": self.per_session,
+                }
+            )
         return data
 
 
@@ -98,8 +110,14 @@ def read_index(folder: Path, limit_sessions: int | None = None) -> list[ReplaySe
         return []
     try:
         raw = json.loads(index.read_text(encoding="utf-8"))
-        sessions = [ReplaySession(str(s["session_id"]), str(s["task_prompt_en"]),
-                                  tuple(folder / p for p in s["images"])) for s in raw]
+        sessions = [
+            ReplaySession(
+                str(s["session_id"]),
+                str(s["task_prompt_en"]),
+                tuple(folder / p for p in s["images"]),
+            )
+            for s in raw
+        ]
     except (ValueError, KeyError, TypeError) as exc:
         raise InputFileError(index, f"not a session index: {exc}") from None
     return sessions[:limit_sessions] if limit_sessions else sessions
@@ -108,21 +126,27 @@ def read_index(folder: Path, limit_sessions: int | None = None) -> list[ReplaySe
 def list_frames(folder: Path, sessions: Sequence[ReplaySession]) -> list[tuple[datetime, Path]]:
     if not folder.is_dir():
         raise InputFileError(folder, "not a folder")
-    paths = ([p for s in sessions for p in s.images] if sessions
-             else [p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES])
+    paths = (
+        [p for s in sessions for p in s.images]
+        if sessions
+        else [p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES]
+    )
     timed = []
     for path in paths:
         moment = time_from_name(path)
         if moment is None:
-            moment = datetime.fromtimestamp(path.stat().st_mtime, timezone.utc)
+            moment = datetime.fromtimestamp(path.stat().st_mtime, UTC)
         timed.append((moment, path))
     if not timed:
         raise InputFileError(folder, "holds no screenshots (.jpg, .png, .webp)")
     return sorted(timed)
 
 
-def feed(pipeline: CapturePipeline, frames: Sequence[tuple[datetime, Path]],
-         progress: Progress = NULL_PROGRESS) -> None:
+def feed(
+    pipeline: CapturePipeline,
+    frames: Sequence[tuple[datetime, Path]],
+    progress: Progress = NULL_PROGRESS,
+) -> None:
     """Submit every frame; unlike live capture, wait for OCR room instead of dropping."""
     limit = pipeline.settings.ocr_queue_max
     for done, (moment, path) in enumerate(frames, 1):
@@ -137,9 +161,13 @@ def feed(pipeline: CapturePipeline, frames: Sequence[tuple[datetime, Path]],
     pipeline.drain()
 
 
-def score(sessions: Sequence[ReplaySession], frame_of_hit: Callable[[SearchHit], str | None],
-          search: Callable[[str], list[SearchHit]], report: ReplayReport,
-          progress: Progress = NULL_PROGRESS) -> None:
+def score(
+    sessions: Sequence[ReplaySession],
+    frame_of_hit: Callable[[SearchHit], str | None],
+    search: Callable[[str], list[SearchHit]],
+    report: ReplayReport,
+    progress: Progress = NULL_PROGRESS,
+) -> None:
     """hit@1 and hit@5 of each session's prompt, asked through ``search``."""
     prompt_of = {str(path): s.prompt for s in sessions for path in s.images}
     for done, session in enumerate(sessions, 1):
@@ -150,16 +178,26 @@ def score(sessions: Sequence[ReplaySession], frame_of_hit: Callable[[SearchHit],
         report.queries += 1
         report.hits_at_1 += int(rank == 0)
         report.hits_at_5 += int(rank is not None)
-        report.per_session.append({"session_id": session.session_id, "prompt": session.prompt,
-                                   "rank": rank, "retrieved": len(hits)})
+        report.per_session.append(
+            {
+                "session_id": session.session_id,
+                "prompt": session.prompt,
+                "rank": rank,
+                "retrieved": len(hits),
+            }
+        )
         progress.update(done, len(sessions), "scoring retrieval")
 
 
-def run_replay(folder: Path, make_pipeline: Callable[[], CapturePipeline], ingest: Callable[[Progress], object],
-               search: Callable[[str], list[SearchHit]],
-               frame_of_hit: Callable[[SearchHit], str | None],
-               limit_sessions: int | None = None,
-               progress: Progress = NULL_PROGRESS) -> ReplayReport:
+def run_replay(
+    folder: Path,
+    make_pipeline: Callable[[], CapturePipeline],
+    ingest: Callable[[Progress], object],
+    search: Callable[[str], list[SearchHit]],
+    frame_of_hit: Callable[[SearchHit], str | None],
+    limit_sessions: int | None = None,
+    progress: Progress = NULL_PROGRESS,
+) -> ReplayReport:
     sessions = read_index(folder, limit_sessions)
     frames = list_frames(folder, sessions)
     pipeline = make_pipeline()

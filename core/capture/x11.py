@@ -30,13 +30,17 @@ class ScreenGrabber:
             raise ScreenUnavailableError(f"cannot open the screen for capture: {exc}") from None
         if monitor >= len(monitors):
             raise ScreenUnavailableError(
-                f"capture.monitor = {monitor}, but the screen has {len(monitors) - 1} monitor(s)")
+                f"capture.monitor = {monitor}, but the screen has {len(monitors) - 1} monitor(s)"
+            )
         self._monitor = monitors[monitor]
 
     def grab(self) -> Grab:
         shot = self._mss.grab(self._monitor)
-        return Grab(bytes(shot.bgra), (shot.width, shot.height),
-                    (int(self._monitor["left"]), int(self._monitor["top"])))
+        return Grab(
+            bytes(shot.bgra),
+            (shot.width, shot.height),
+            (int(self._monitor["left"]), int(self._monitor["top"])),
+        )
 
     def close(self) -> None:
         self._mss.close()
@@ -46,7 +50,8 @@ class X11Windows:
     """Active and visible top-level windows: app (WM_CLASS), title, never pixels."""
 
     def __init__(self, display: str | None = None) -> None:
-        from Xlib import X, display as xdisplay, error
+        from Xlib import X, error
+        from Xlib import display as xdisplay
 
         self._X = X
         self._errors = (error.XError, error.BadWindow, error.BadMatch)
@@ -73,7 +78,11 @@ class X11Windows:
             title = ""
             prop = window.get_full_property(self._name, self._utf8)
             if prop is not None and prop.value:
-                title = prop.value.decode("utf-8", "replace") if isinstance(prop.value, bytes) else str(prop.value)
+                title = (
+                    prop.value.decode("utf-8", "replace")
+                    if isinstance(prop.value, bytes)
+                    else str(prop.value)
+                )
             if not title:
                 title = window.get_wm_name() or ""
                 title = title.decode("latin-1") if isinstance(title, bytes) else str(title)

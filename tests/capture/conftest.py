@@ -24,7 +24,10 @@ def xvfb() -> Iterator[str]:
     read_end, write_end = os.pipe()
     server = subprocess.Popen(
         ["Xvfb", "-displayfd", str(write_end), "-screen", "0", "800x600x24", "-nolisten", "tcp"],
-        pass_fds=(write_end,), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        pass_fds=(write_end,),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     os.close(write_end)
     with os.fdopen(read_end) as pipe:
         number = pipe.readline().strip()
@@ -44,13 +47,33 @@ def show_window(xvfb: str) -> Iterator[ShowWindow]:
     """Start a real Qt window on the Xvfb display; all are closed after the test."""
     started: list[subprocess.Popen[str]] = []
 
-    def show(title: str, text: str, app: str = "showtext", change: float = 0.0,
-             geometry: str = "0,0,780,560") -> subprocess.Popen[str]:
+    def show(
+        title: str,
+        text: str,
+        app: str = "showtext",
+        change: float = 0.0,
+        geometry: str = "0,0,780,560",
+    ) -> subprocess.Popen[str]:
         env = dict(os.environ, DISPLAY=xvfb, QT_QPA_PLATFORM="xcb")
         process = subprocess.Popen(
-            [sys.executable, str(HERE / "show_text.py"), title, text, "--app", app,
-             "--change", str(change), "--geometry", geometry],
-            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env, cwd=REPO)
+            [
+                sys.executable,
+                str(HERE / "show_text.py"),
+                title,
+                text,
+                "--app",
+                app,
+                "--change",
+                str(change),
+                "--geometry",
+                geometry,
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+            env=env,
+            cwd=REPO,
+        )
         started.append(process)
         assert process.stdout is not None
         line = process.stdout.readline()

@@ -42,7 +42,8 @@ def screen_texts(data_dir: Path) -> list[str]:
 
 
 def test_capture_under_xvfb_makes_a_searchable_memory(
-        capture_service: Service, show_window: ShowWindow, xvfb: str) -> None:
+    capture_service: Service, show_window: ShowWindow, xvfb: str
+) -> None:
     show_window("Invoice draft", "Quarterly invoice for\\nZanzibar Logistics", app="writer")
     recorder = capture_service.open_recorder(xvfb)
     assert recorder.capture_once() == "kept"
@@ -54,42 +55,53 @@ def test_capture_under_xvfb_makes_a_searchable_memory(
     assert hits, "the on-screen text is not searchable"
     memory = hits[0].memory
     assert "Zanzibar" in memory.text and "Invoice draft" in memory.text
-    (event,) = capture_service.ledger.events(list(memory.source_event_ids))
+    (event,) = capture_service.store.events(list(memory.source_event_ids))
     assert event.kind is EventKind.SCREEN
     assert event.payload["app"] == "writer" and event.payload["title"] == "Invoice draft"
     media = Path(event.payload["media_path"])
-    assert media.parent.parent == capture_service.paths.media
+    assert media.parent.parent == capture_service.runtime.paths.media
     assert media.read_bytes()[8:12] == b"WEBP"
     assert event.payload["frame_id"] == media.stem
     health = capture_service.capture_health()
     assert health is not None and health["kept"] == 1 and health["dedup_exact"] == 1
 
 
-@pytest.mark.parametrize("title,app", [
-    ("Bank statement - Mozilla Firefox Private Browsing", "firefox"),
-    ("Vault", "KeePassXC"),
-])
+@pytest.mark.parametrize(
+    "title,app",
+    [
+        ("Bank statement - Mozilla Firefox Private Browsing", "firefox"),
+        ("Vault", "KeePassXC"),
+    ],
+)
 def test_privacy_gate_denied_window_leaves_no_trace_on_disk(
-        capture_service: Service, show_window: ShowWindow, xvfb: str, data_dir: Path,
-        title: str, app: str) -> None:
+    capture_service: Service,
+    show_window: ShowWindow,
+    xvfb: str,
+    data_dir: Path,
+    title: str,
+    app: str,
+) -> None:
     show_window(title, "Balance 98765 Wombat Savings", app=app)
     recorder = capture_service.open_recorder(xvfb)
     assert recorder.capture_once() == "private"
     recorder.stop()
     capture_service.ingest()
 
-    assert not capture_service.paths.media.exists() or not any(capture_service.paths.media.rglob("*"))
+    assert not capture_service.runtime.paths.media.exists() or not any(
+        capture_service.runtime.paths.media.rglob("*")
+    )
     on_disk = stored_bytes(data_dir)
     for secret in (b"Wombat", b"98765", title.encode(), b"Balance"):
         assert secret not in on_disk
     assert screen_texts(data_dir) == []
     health = capture_service.capture_health()
     assert health is not None and health["dropped_private"] == 1 and health["kept"] == 0
-    assert "Wombat" not in capture_service.paths.capture_health.read_text()
+    assert "Wombat" not in capture_service.runtime.paths.capture_health.read_text()
 
 
 def test_denied_background_window_is_painted_over_and_the_rest_is_kept(
-        capture_service: Service, show_window: ShowWindow, xvfb: str, data_dir: Path) -> None:
+    capture_service: Service, show_window: ShowWindow, xvfb: str, data_dir: Path
+) -> None:
     from PIL import Image
 
     show_window("Passwords Quokka", "Wombat 98765", app="KeePassXC", geometry="0,0,380,560")
@@ -104,7 +116,7 @@ def test_denied_background_window_is_painted_over_and_the_rest_is_kept(
     on_disk = stored_bytes(data_dir)
     for secret in (b"Wombat", b"98765", b"Quokka"):
         assert secret not in on_disk
-    (media,) = capture_service.paths.media.rglob("*.webp")
+    (media,) = capture_service.runtime.paths.media.rglob("*.webp")
     with Image.open(media) as stored:
         grey = stored.convert("L")
     assert grey.crop((0, 0, 380, 560)).getextrema()[1] < 16  # painted over
@@ -114,7 +126,8 @@ def test_denied_background_window_is_painted_over_and_the_rest_is_kept(
 
 
 def test_card_number_and_api_key_are_redacted_before_the_ledger(
-        capture_service: Service, show_window: ShowWindow, xvfb: str, data_dir: Path) -> None:
+    capture_service: Service, show_window: ShowWindow, xvfb: str, data_dir: Path
+) -> None:
     show_window("Notes", "card 4111 1111 1111 1111\\nkey sk-proj-Q7x9Lm2Pa8Zr4Tb6Vn1K", app="notes")
     recorder = capture_service.open_recorder(xvfb)
     assert recorder.capture_once() == "kept"
@@ -124,12 +137,18 @@ def test_card_number_and_api_key_are_redacted_before_the_ledger(
     (text,) = screen_texts(data_dir)
     assert "[CARD NUMBER]" in text and "[API KEY]" in text, text
     on_disk = stored_bytes(data_dir)
-    for secret in (b"4111 1111 1111 1111", b"4111111111111111", b"Q7x9Lm2Pa8Zr4Tb6Vn1K", b"sk-proj-"):
+    for secret in (
+        b"4111 1111 1111 1111",
+        b"4111111111111111",
+        b"Q7x9Lm2Pa8Zr4Tb6Vn1K",
+        b"sk-proj-",
+    ):
         assert secret not in on_disk
 
 
 def test_recorder_backs_off_on_a_static_screen_pauses_and_resumes(
-        capture_service: Service, show_window: ShowWindow, xvfb: str) -> None:
+    capture_service: Service, show_window: ShowWindow, xvfb: str
+) -> None:
     show_window("Static page", "Nothing moves here", app="viewer")
     recorder = capture_service.open_recorder(xvfb)
     recorder.start()
@@ -160,7 +179,8 @@ def test_recorder_backs_off_on_a_static_screen_pauses_and_resumes(
 
 
 def test_disk_nearly_full_pauses_capture_with_a_reason(
-        data_dir: Path, embedder, show_window: ShowWindow, xvfb: str) -> None:  # type: ignore[no-untyped-def]
+    data_dir: Path, embedder, show_window: ShowWindow, xvfb: str
+) -> None:  # type: ignore[no-untyped-def]
     settings = data_dir / "settings.toml"
     settings.write_text(settings.read_text() + FAST_CAPTURE + "min_free_disk_gb = 9999\n")
     show_window("Editor", "some text", app="editor")
@@ -176,7 +196,8 @@ def test_disk_nearly_full_pauses_capture_with_a_reason(
 
 
 def test_cli_capture_once_then_status_shows_capture_health(
-        data_dir: Path, show_window: ShowWindow, xvfb: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    data_dir: Path, show_window: ShowWindow, xvfb: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from tests.conftest import run_cli
 
     show_window("Travel plan", "Flight to Reykjavik on Monday", app="notes")
@@ -194,7 +215,8 @@ def test_cli_capture_once_then_status_shows_capture_health(
 
 
 def test_cli_capture_without_a_display_is_one_line_error(
-        data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from tests.conftest import run_cli
 
     monkeypatch.setenv("DISPLAY", ":986")

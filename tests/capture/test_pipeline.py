@@ -4,7 +4,7 @@ real RapidOCR, real ledger."""
 from __future__ import annotations
 
 import sqlite3
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -15,12 +15,12 @@ from core.capture.frames import Deduper, Frame
 from core.capture.ocr_queue import read_changed
 from core.capture.pipeline import CapturePipeline
 from core.capture.privacy import WindowInfo
-from core.ledger import Ledger
 from core.settings import CaptureSettings
+from core.store.ledger import Ledger
 from models.ocr import RapidOcrEngine
 from tests.conftest import SHARED_BENCH
 
-T0 = datetime(2026, 3, 1, 9, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 EDITOR = WindowInfo("editor", "notes.txt")
 
 
@@ -48,20 +48,37 @@ def test_dedup_exact_then_perceptual_then_new() -> None:
     assert deduper.judge(Frame(T0, EDITOR, image=first)).kind == "new"
     assert deduper.judge(Frame(T0, EDITOR, image=first.copy())).kind == "exact"
     # JPEG-like noise of +-2 grey levels everywhere: not a change worth OCR
-    assert deduper.judge(Frame(T0, EDITOR, image=page(["Meeting at noon", "Room 4B"], noise=2))).kind == "similar"
+    assert (
+        deduper.judge(Frame(T0, EDITOR, image=page(["Meeting at noon", "Room 4B"], noise=2))).kind
+        == "similar"
+    )
     changed = deduper.judge(Frame(T0, EDITOR, image=page(["Meeting at noon", "Room 7C moved"])))
     assert changed.kind == "new" and changed.changes is not None
     rows_changed = np.flatnonzero(changed.changes.changed.any(axis=1))
     assert list(rows_changed) == [0]  # only the tile row holding the second line (y 80..110)
     assert 0 < changed.changes.fraction < 0.5
     # same pixels, other window: kept, so the new title is recorded
-    assert deduper.judge(Frame(T0, WindowInfo("editor", "other.txt"),
-                               image=page(["Meeting at noon", "Room 7C moved"]))).kind == "new"
+    assert (
+        deduper.judge(
+            Frame(
+                T0,
+                WindowInfo("editor", "other.txt"),
+                image=page(["Meeting at noon", "Room 7C moved"]),
+            )
+        ).kind
+        == "new"
+    )
 
 
 def test_ocr_reads_only_changed_bands_and_reuses_the_rest(engine: RapidOcrEngine) -> None:
-    lines = ["Alpha report ready", "Budget review Friday", "Call the plumber",
-             "Dentist on Tuesday", "Renew the passport", "Water the basil"]
+    lines = [
+        "Alpha report ready",
+        "Budget review Friday",
+        "Call the plumber",
+        "Dentist on Tuesday",
+        "Renew the passport",
+        "Water the basil",
+    ]
     before = page(lines, size=(640, 420))
     after_lines = lines[:5] + ["Feed the hamster"]
     after = page(after_lines, size=(640, 420))
@@ -72,7 +89,9 @@ def test_ocr_reads_only_changed_bands_and_reuses_the_rest(engine: RapidOcrEngine
 
     full_before, was_full, _ = read_changed(engine, np.asarray(before), None, None, 0.5)
     assert was_full
-    reused, was_full, pixels = read_changed(engine, np.asarray(after), verdict.changes, full_before, 0.5)
+    reused, was_full, pixels = read_changed(
+        engine, np.asarray(after), verdict.changes, full_before, 0.5
+    )
     assert not was_full
     assert pixels < 0.4 * 640 * 420
     text = "".join(line.text for line in reused).replace(" ", "")
@@ -90,7 +109,8 @@ def test_ocr_reads_receiver_count_from_screenpipe_sample(engine: RapidOcrEngine)
 
 
 def test_media_budget_deletes_oldest_frames_and_keeps_their_text(
-        tmp_path: Path, engine: RapidOcrEngine) -> None:
+    tmp_path: Path, engine: RapidOcrEngine
+) -> None:
     ledger = Ledger(tmp_path / "ledger.sqlite3")
     settings = CaptureSettings(media_budget_gb=0.000_004, webp_quality=90)  # 4 kB
     pipeline = CapturePipeline(settings, tmp_path / "media", engine, ledger.append_events)
@@ -111,14 +131,18 @@ def test_media_budget_deletes_oldest_frames_and_keeps_their_text(
     ledger.close()
 
 
-def test_a_full_ocr_queue_drops_frames_instead_of_blocking_capture_stand_in_blocking_ocr(tmp_path: Path) -> None:
+def test_a_full_ocr_queue_drops_frames_instead_of_blocking_capture_stand_in_blocking_ocr(
+    tmp_path: Path,
+) -> None:
     class SlowEngine:
         """A stand-in OCR that blocks until released, to fill the queue (the real
         engine is too fast to fill it deterministically)."""
+
         name = "blocking"
 
         def __init__(self) -> None:
             import threading
+
             self.release = threading.Event()
 
         def read(self, image: np.ndarray) -> list:  # type: ignore[type-arg]
@@ -127,10 +151,13 @@ def test_a_full_ocr_queue_drops_frames_instead_of_blocking_capture_stand_in_bloc
 
     ledger = Ledger(tmp_path / "ledger.sqlite3")
     slow = SlowEngine()
-    pipeline = CapturePipeline(CaptureSettings(ocr_queue_max=2), tmp_path / "media", slow,
-                               ledger.append_events)
-    outcomes = [pipeline.submit(Frame(T0, EDITOR, image=page([f"frame {i}"], size=(200, 80))))
-                for i in range(6)]
+    pipeline = CapturePipeline(
+        CaptureSettings(ocr_queue_max=2), tmp_path / "media", slow, ledger.append_events
+    )
+    outcomes = [
+        pipeline.submit(Frame(T0, EDITOR, image=page([f"frame {i}"], size=(200, 80))))
+        for i in range(6)
+    ]
     assert "backlog" in outcomes and outcomes[0] == "kept"
     assert pipeline.counters.dropped_backlog == outcomes.count("backlog")
     kept_files = len(list((tmp_path / "media").rglob("*.webp")))

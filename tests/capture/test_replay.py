@@ -31,8 +31,14 @@ def test_replay_slice_of_screenagent_reports_hits_and_costs(data_dir: Path, tmp_
     assert report["frames"] == sum(len(s["images"]) for s in sessions)
     assert 0 < report["frames_kept"] <= report["frames"]
     assert report["queries"] == 2
-    for key in ("hit@1", "hit@5", "ocr_ms_per_frame", "media_bytes_per_frame",
-                "text_bytes_per_frame", "wall_seconds"):
+    for key in (
+        "hit@1",
+        "hit@5",
+        "ocr_ms_per_frame",
+        "media_bytes_per_frame",
+        "text_bytes_per_frame",
+        "wall_seconds",
+    ):
         assert isinstance(report[key], (int, float)), key
     assert report["hit@5"] >= 0.5  # the two prompts differ and each session shows its app
     assert report["ocr_ms_per_frame"] > 0 and report["media_bytes_per_frame"] > 0
@@ -45,5 +51,8 @@ def test_replay_slice_of_screenagent_reports_hits_and_costs(data_dir: Path, tmp_
 def test_replay_of_a_missing_folder_is_one_line_error(data_dir: Path, tmp_path: Path) -> None:
     done = run_cli(data_dir, "replay", str(tmp_path / "nope"), "--json", str(tmp_path / "o.json"))
     assert done.returncode == 2
-    assert done.stderr.strip().startswith("rememora: error:") and len(done.stderr.strip().splitlines()) == 1
+    assert (
+        done.stderr.strip().startswith("rememora: error:")
+        and len(done.stderr.strip().splitlines()) == 1
+    )
     assert not (tmp_path / "o.json").exists()

@@ -37,30 +37,43 @@ def test_display_state_logic() -> None:
 
 
 def test_capture_menu_start_pause_resume_quit_without_tray_host(
-        qtbot, capture_service: Service, show_window: ShowWindow, xvfb: str) -> None:  # type: ignore[no-untyped-def]
+    qtbot, capture_service: Service, show_window: ShowWindow, xvfb: str
+) -> None:  # type: ignore[no-untyped-def]
     show_window("Recipe", "Lemon tart needs four eggs", app="browser")
     controls = CaptureControls(lambda: capture_service.open_recorder(xvfb))
     states: list[str] = []
     controls.state_changed.connect(states.append)
     labels = [a.text() for a in controls.menu.actions() if a.text()]
-    assert labels[1:] == ["Start capture", "Pause 15 minutes", "Pause 1 hour",
-                          "Pause until resumed", "Show window", "Quit Rememora"]
+    assert labels[1:] == [
+        "Start capture",
+        "Pause 15 minutes",
+        "Pause 1 hour",
+        "Pause until resumed",
+        "Show window",
+        "Quit Rememora",
+    ]
     assert controls.state == "stopped" and not controls.pause_actions[0].isEnabled()
 
     controls.start_action.trigger()
     assert controls.state == "recording" and states[-1] == "recording"
     assert not controls.start_action.isEnabled()
-    qtbot.waitUntil(lambda: controls.recorder is not None and controls.recorder.health()["kept"] >= 1,
-                    timeout=10_000)
+    qtbot.waitUntil(
+        lambda: controls.recorder is not None and controls.recorder.health()["kept"] >= 1,
+        timeout=10_000,
+    )
 
     controls.pause_actions[0].trigger()  # 15 minutes
     recorder = controls.recorder
     assert recorder is not None and controls.state == "paused"
     until = recorder.paused_until
-    assert until is not None and abs((until - utcnow()) - timedelta(minutes=15)) < timedelta(seconds=5)
+    assert until is not None and abs((until - utcnow()) - timedelta(minutes=15)) < timedelta(
+        seconds=5
+    )
     assert controls.start_action.text() == "Resume capture"
     controls.pause_actions[1].trigger()  # 1 hour replaces it
-    assert recorder.paused_until is not None and recorder.paused_until - utcnow() > timedelta(minutes=59)
+    assert recorder.paused_until is not None and recorder.paused_until - utcnow() > timedelta(
+        minutes=59
+    )
     controls.pause_actions[2].trigger()  # until resumed
     assert recorder.paused_until is None and controls.state == "paused"
     time.sleep(0.5)
@@ -102,7 +115,8 @@ def test_no_tray_keeps_the_window_and_says_so(qtbot, capture_service: Service) -
 
 
 def test_closing_the_window_hides_it_to_the_tray_mocked_tray_host(
-        qtbot, capture_service: Service, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    qtbot, capture_service: Service, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
     from PySide6.QtWidgets import QApplication
 
     monkeypatch.setattr(tray_module, "tray_available", lambda: True)  # no tray host offscreen

@@ -1,0 +1,1 @@
+"""Answering from retrieved memories with the local model."""

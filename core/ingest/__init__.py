@@ -1,0 +1,1 @@
+"""The write path: batching, routing, extraction, reconcile, and the importers."""

@@ -1,0 +1,1 @@
+"""Chat importers: JSON lines, ChatGPT exports, LOCOMO files."""

@@ -1,0 +1,247 @@
+"""The write path from the event log to memory, in two crash-safe phases.
+
+1. Record: pending events are grouped into batches (core.ingest.batching); in ONE transaction
+   each event gets its raw episodic record, each batch a row in ``batches``, and the
+   events are marked processed. So whatever the model later does, nothing observed is lost.
+2. Extract: for each pending batch the router and the routed extractors run (no
+   transaction is open while the model thinks); then ONE transaction reconciles every
+   candidate through the memory writer and marks the batch done. A failed extraction
+   counts a try; after ``max_attempts`` the batch is marked failed.
+
+A kill at any point rolls back the open transaction; the next run redoes that step from
+the same inputs (greedy decoding, deterministic grouping), so the result equals an
+uninterrupted run. Chroma follows the ledger's ``index_pending`` flags after each step.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from core.errors import Cancelled, ExtractionError, ModelError
+from core.ingest.batch_extraction import BatchExtraction, extract_batch
+from core.ingest.batching import group_events
+from core.ingest.reconcile import Op, Reconciler
+from core.ingest.type_extractors import Candidate
+from core.progress import NULL_PROGRESS, Progress, check_cancelled
+from core.records import Event, EventKind, MemoryType, NewMemory
+from core.store import batches as batch_log
+from core.store.ledger import Ledger
+from core.store.vault import MASK
+from core.store.vector_index import VectorIndex
+from core.store.writer import MemoryWriter
+from models.embedder import Embedder
+from models.llm import JsonLLM
+
+BATCH = 64
+RECORD_CHUNK = 200
+MAX_ATTEMPTS = 3
+
+
+@dataclass
+class IngestReport:
+    events: int = 0
+    batches: int = 0
+    failed_batches: int = 0
+    retry_later: int = 0
+    ops: Counter[tuple[str, str]] = field(default_factory=Counter)
+    indexed: int = 0
+
+    def summary(self) -> str:
+        if not (
+            self.events or self.indexed or self.batches or self.retry_later or self.failed_batches
+        ):
+            return "nothing pending"
+        parts = [f"{n} {op} {t}" for (op, t), n in sorted(self.ops.items())]
+        head = f"{self.events} event(s), {self.batches} batch(es)"
+        if self.retry_later or self.failed_batches:
+            head += f" ({self.retry_later} to retry, {self.failed_batches} failed)"
+        return head + ": " + (", ".join(parts) or "no memory changes")
+
+
+def episodic_record(event: Event) -> NewMemory:
+    speaker = event.speaker or ("screen" if event.kind is EventKind.SCREEN else "user")
+    return NewMemory(
+        type=MemoryType.EPISODIC,
+        text=f"{speaker}: {event.text}",
+        event_time=event.occurred_at,
+        source_event_ids=(event.id,),
+        fields={
+            "actor": speaker,
+            "event_type": f"{event.kind.value}_turn",
+            **({"session": event.payload["session"]} if "session" in event.payload else {}),
+        },
+    )
+
+
+def sync_index(
+    ledger: Ledger, index: VectorIndex, embedder: Embedder, progress: Progress = NULL_PROGRESS
+) -> int:
+    """Embed and index every memory the ledger marks as not yet in Chroma."""
+    pending = ledger.pending_index()
+    for start in range(0, len(pending), BATCH):
+        check_cancelled(progress)
+        chunk = pending[start : start + BATCH]
+        index.upsert(chunk, embedder.embed([m.text for m in chunk]))
+        ledger.mark_indexed([m.id for m in chunk])
+        progress.update(start + len(chunk), len(pending), "indexing memories")
+    return len(pending)
+
+
+def record_pending(
+    ledger: Ledger,
+    index: VectorIndex,
+    embedder: Embedder,
+    report: IngestReport,
+    progress: Progress = NULL_PROGRESS,
+) -> None:
+    """Phase 1: raw episodic records and batches for every pending event.
+
+    Each turn is embedded once: the vector of its episodic record both groups the events
+    into batches and goes into Chroma right after the transaction (a crash in between
+    leaves the records ``index_pending``, and `sync_index` embeds them again)."""
+    total = ledger.count_events().get("pending", 0)
+    while True:
+        check_cancelled(progress)
+        # read, group and write in one transaction: an ask recording events while the
+        # background ingest does cannot give an event two raw records
+        with ledger.transaction() as db:
+            events = ledger.pending_events(limit=RECORD_CHUNK)
+            if not events:
+                break
+            records = [episodic_record(event) for event in events]
+            vectors = embedder.embed([record.text for record in records])
+            groups = group_events(events, vectors)
+            writer = MemoryWriter(ledger, db, "ingest")
+            written = [writer.add(record, "raw episodic record of an event") for record in records]
+            report.ops[(Op.ADD.value, MemoryType.EPISODIC.value)] += len(written)
+            for group in groups:
+                batch_log.insert_batch(db, [e.id for e in group])
+            ledger.mark_events_processed(db, [e.id for e in events])
+        index.upsert(written, vectors)
+        ledger.mark_indexed([memory.id for memory in written])
+        report.events += len(events)
+        progress.update(report.events, total, "recording events")
+
+
+def _mask_secrets(candidate: Candidate, secrets: Sequence[str]) -> Candidate:
+    text, fields = candidate.text, dict(candidate.fields)
+    for secret in secrets:
+        text = text.replace(secret, MASK)
+        fields = {k: v.replace(secret, MASK) for k, v in fields.items()}
+    return Candidate(
+        candidate.type,
+        text,
+        candidate.key,
+        candidate.source_event_ids,
+        candidate.event_time,
+        fields,
+        candidate.sensitivity,
+        candidate.secret,
+        candidate.actor,
+    )
+
+
+def _redact_sources(writer: MemoryWriter, ledger: Ledger, candidate: Candidate) -> None:
+    """Take a vault value out of the events that said it and their raw records."""
+    secret = candidate.secret
+    for event_id in candidate.source_event_ids:
+        writer.db.execute(
+            "UPDATE events SET text = replace(text, ?, ?) WHERE id = ?", (secret, MASK, event_id)
+        )
+    for memory in ledger.list_memories(MemoryType.EPISODIC, include_inactive=True):
+        if secret in memory.text and set(memory.source_event_ids) & set(candidate.source_event_ids):
+            writer.redact(
+                memory,
+                secret,
+                MASK,
+                "vault value kept out of clear text",
+                candidate.source_event_ids,
+                candidate.actor,
+            )
+
+
+def apply_extraction(
+    ledger: Ledger,
+    reconciler: Reconciler,
+    batch_id: int,
+    extraction: BatchExtraction,
+    report: IngestReport,
+) -> None:
+    """Phase 2's write: every candidate reconciled and the batch marked done, atomically."""
+    ops: Counter[str] = Counter()
+    vault = [c for c in extraction.candidates if c.type is MemoryType.VAULT and c.secret]
+    secrets = sorted({c.secret for c in vault}, key=len, reverse=True)
+    others = [
+        _mask_secrets(c, secrets) for c in extraction.candidates if c.type is not MemoryType.VAULT
+    ]
+    with ledger.transaction() as db:
+        writer = MemoryWriter(ledger, db, "extractor")
+        for candidate in [*vault, *others]:
+            op, _memory = reconciler.apply(writer, candidate)
+            ops[f"{op.value} {candidate.type.value}"] += 1
+            report.ops[(op.value, candidate.type.value)] += 1
+        for candidate in vault:
+            _redact_sources(writer, ledger, candidate)
+        batch_log.mark_done(
+            db, batch_id, extraction.routed_by_model, extraction.routed_by_rules, dict(ops)
+        )
+        if vault:
+            db.execute("INSERT INTO memories_fts(memories_fts) VALUES ('optimize')")
+    if vault:
+        ledger.checkpoint()
+
+
+def extract_pending(
+    ledger: Ledger,
+    index: VectorIndex,
+    embedder: Embedder,
+    reconciler: Reconciler,
+    load_llm: Callable[[], JsonLLM],
+    now: Callable[[], datetime],
+    report: IngestReport,
+    progress: Progress = NULL_PROGRESS,
+    max_attempts: int = MAX_ATTEMPTS,
+) -> None:
+    """Phase 2: route, extract and reconcile each pending batch, oldest first."""
+    batches = batch_log.pending_batches(ledger)
+    for done, batch in enumerate(batches, start=1):
+        check_cancelled(progress)
+        sync_index(ledger, index, embedder)  # neighbours must see every earlier batch
+        events = ledger.events(batch.event_ids)
+        try:
+            extraction = extract_batch(load_llm(), events, now())
+        except Cancelled:
+            raise
+        except (ExtractionError, ModelError, ValueError, RuntimeError) as exc:
+            with ledger.transaction() as db:
+                status = batch_log.record_failure(db, batch.id, str(exc), max_attempts)
+            if status == "failed":
+                report.failed_batches += 1
+            else:
+                report.retry_later += 1
+            continue
+        apply_extraction(ledger, reconciler, batch.id, extraction, report)
+        report.batches += 1
+        progress.update(done, len(batches), "extracting memories")
+
+
+def process_pending(
+    ledger: Ledger,
+    index: VectorIndex,
+    embedder: Embedder,
+    progress: Progress = NULL_PROGRESS,
+    *,
+    reconciler: Reconciler | None = None,
+    load_llm: Callable[[], JsonLLM] | None = None,
+    now: Callable[[], datetime] | None = None,
+) -> IngestReport:
+    """Record pending events; then, given a model, extract typed memories from batches."""
+    report = IngestReport()
+    record_pending(ledger, index, embedder, report, progress)
+    if reconciler is not None and load_llm is not None and now is not None:
+        extract_pending(ledger, index, embedder, reconciler, load_llm, now, report, progress)
+    report.indexed = sync_index(ledger, index, embedder, progress)
+    return report

@@ -1,0 +1,1 @@
+"""The read path's search: query analysis, then hybrid retrieval."""
