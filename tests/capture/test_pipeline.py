@@ -15,6 +15,7 @@ from core.capture.frames import Deduper, Frame
 from core.capture.ocr_queue import read_changed
 from core.capture.pipeline import CapturePipeline
 from core.capture.privacy import WindowInfo
+from core.records import utcnow
 from core.settings import CaptureSettings
 from core.store.ledger import Ledger
 from models.ocr import RapidOcrEngine
@@ -111,7 +112,7 @@ def test_ocr_reads_receiver_count_from_screenpipe_sample(engine: RapidOcrEngine)
 def test_media_budget_deletes_oldest_frames_and_keeps_their_text(
     tmp_path: Path, engine: RapidOcrEngine
 ) -> None:
-    ledger = Ledger(tmp_path / "ledger.sqlite3")
+    ledger = Ledger(tmp_path / "ledger.sqlite3", clock=utcnow)
     settings = CaptureSettings(media_budget_gb=0.000_004, webp_quality=90)  # 4 kB
     pipeline = CapturePipeline(settings, tmp_path / "media", engine, ledger.append_events)
     words = ["apple", "banana", "cherry", "damson", "elder", "fig"]
@@ -149,7 +150,7 @@ def test_a_full_ocr_queue_drops_frames_instead_of_blocking_capture_stand_in_bloc
             self.release.wait(30)
             return []
 
-    ledger = Ledger(tmp_path / "ledger.sqlite3")
+    ledger = Ledger(tmp_path / "ledger.sqlite3", clock=utcnow)
     slow = SlowEngine()
     pipeline = CapturePipeline(
         CaptureSettings(ocr_queue_max=2), tmp_path / "media", slow, ledger.append_events
