@@ -75,9 +75,14 @@ class Service:
         try:
             self.settings = settings or load_settings(data_dir)
             self.store = Ledger(paths.ledger, clock=clock)
+        except BaseException:
+            self._lock.release()
+            raise
+        try:
             if self.store.media_totals() is None:  # a store from before the counters
                 self.store.set_media_totals(count_frames(paths.media))
         except BaseException:
+            self.store.close()
             self._lock.release()
             raise
         self.runtime = Runtime(paths, self.settings, llm=llm, embedder=embedder)

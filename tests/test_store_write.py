@@ -118,6 +118,7 @@ class WatchedEmbedder:
         self.inner, self.name, self.dimension = inner, inner.name, inner.dimension
         self.store: Ledger | None = None
         self.during_write: list[bool] = []
+        self.texts: list[str] = []
         self.hold = False
         self.entered = threading.Event()
         self.release = threading.Event()
@@ -125,6 +126,7 @@ class WatchedEmbedder:
     def embed(self, texts: Sequence[str]) -> list[list[float]]:
         if self.store is not None:
             self.during_write.append(self.store.writing)
+        self.texts.extend(texts)
         if self.hold:
             self.entered.set()
             self.release.wait(120)
@@ -217,6 +219,39 @@ def test_no_model_call_while_a_write_is_open(data_dir: Path, embedder) -> None: 
         )
         assert second.ops == {("SUPERSEDE", "semantic"): 1, ("UPDATE", "core"): 1}
         assert watched.during_write and not any(watched.during_write)
+
+
+def test_a_text_made_inside_the_write_is_embedded_outside_it(data_dir: Path, embedder) -> None:  # type: ignore[no-untyped-def]
+    """A core block cut to its cap ends in a sentence no candidate said; the next core
+    candidate of the same batch compares with it, so the write rolls back, that sentence
+    is embedded with no write open, and the write runs again."""
+    watched = WatchedEmbedder(embedder)
+    with Service(data_dir, embedder=watched) as service:
+        watched.store = service.store
+        event = service.add_chat_turn("Alice", "All about my hobbies.", T0)
+        service.record_events()
+        [batch] = service.store.pending_batches()
+        long = "The user likes " + ", ".join(f"hobby {n}" for n in range(120)) + "."
+        candidates = tuple(
+            Candidate(MemoryType.CORE, text, "human", (event,), None, {"block": "human"})
+            for text in (long, "The user drinks black coffee every morning.")
+        )
+        report = IngestReport()
+        apply_extraction(
+            service.store,
+            Reconciler(service.store, service.runtime.index, watched, service.runtime.cipher),
+            batch.id,
+            BatchExtraction((), (), candidates),
+            report,
+        )
+        assert report.ops == {("ADD", "core"): 1, ("UPDATE", "core"): 1}
+        [human] = [
+            m for m in service.list_memories(MemoryType.CORE) if m.fields["block"] == "human"
+        ]
+        assert len(human.text) <= 600 and "black coffee" in human.text
+        assert any(text.endswith("…") for text in watched.texts)  # the cut sentence
+        assert not any(watched.during_write)
+        assert [h.op for h in service.history(human.id)] == ["ADD", "UPDATE"]  # one write
 
 
 def test_a_record_step_skips_events_another_recorder_took(data_dir: Path, embedder) -> None:  # type: ignore[no-untyped-def]

@@ -7,8 +7,8 @@
 2. Extract: for each pending batch the router and the routed extractors run, and the
    texts reconcile will compare are embedded (no transaction is open while a model
    runs); then ONE transaction reconciles every candidate through the memory writer and
-   marks the batch done. A failed extraction
-   counts a try; after ``max_attempts`` the batch is marked failed.
+   marks the batch done. A failed extraction counts a try; after ``max_attempts`` the
+   batch is marked failed.
 
 A kill at any point rolls back the open transaction; the next run redoes that step from
 the same inputs (greedy decoding, deterministic grouping), so the result equals an
