@@ -17,7 +17,7 @@ install: system-packages $(STAMP)
 # Debian/Ubuntu packages first (Qt's xcb plugin, Xvfb, build tools): as root directly,
 # else through sudo, else it stops with the exact apt-get command, before the pip install.
 system-packages:
-	@packaging/install-debian-packages.sh
+	@PYTHON=$(PYTHON) packaging/install-debian-packages.sh
 
 $(STAMP): pyproject.toml requirements/app.txt requirements/test.txt $(CONSTRAINTS) models/registry.py
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)

@@ -21,7 +21,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from core.ingest.importers.chat_files import read_chat_file
+from core.ingest.importers import read_chat_file
 from core.service import Service
 from core.settings import Settings
 

@@ -20,7 +20,7 @@ from core.capture.recorder import Recorder, last_frame_age_s, read_health
 from core.capture.replay import ReplayReport, run_replay
 from core.errors import RememoraError
 from core.health import DoctorCheck, StatusReport
-from core.ingest.importers.chat_files import read_chat_file
+from core.ingest.importers import read_chat_file
 from core.ingest.pipeline import IngestReport, process_pending
 from core.ingest.reconcile import Reconciler
 from core.progress import NULL_PROGRESS, Progress, check_cancelled

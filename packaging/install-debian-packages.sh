@@ -15,6 +15,11 @@ missing=()
 for package in "${wanted[@]}"; do
     dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")
 done
+# `python3.11 -m venv` needs ensurepip, which Debian ships apart (python3.11-venv)
+python=${PYTHON:-python3.11}
+if command -v "$python" >/dev/null 2>&1 && ! "$python" -c "import ensurepip" >/dev/null 2>&1; then
+    missing+=("$(basename "$python")-venv")
+fi
 [ "${#missing[@]}" -eq 0 ] && exit 0
 
 command_line="apt-get install -y --no-install-recommends ${missing[*]}"

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from core.errors import InputFileError
-from core.ingest.importers.chat_files import read_chat_file
+from core.ingest.importers import read_chat_file
 from tests.conftest import SHARED_BENCH, run_cli
 
 CHATGPT = [

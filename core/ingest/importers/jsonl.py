@@ -1,4 +1,4 @@
-"""Chat importers. Each reads and validates the whole file before anything is written:
+"""JSON lines chats. The reader validates the whole file before anything is written:
 a bad line names its line number and field, and nothing from that file is imported.
 
 JSON lines: one object per line, ``{"speaker": str, "text": str, "time": ISO 8601}``;
