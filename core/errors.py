@@ -9,6 +9,8 @@ Every error a user can cause, or that the environment can cause, is a subclass o
     ├── StoreLockedError       another process owns the data directory
     ├── StoreError             the ledger or index is unusable
     ├── InputFileError         a file the user gave is missing or malformed
+    │   └── ArchiveError       an archive that is damaged, truncated, too big, of another
+    │                          format version, or whose passphrase is wrong
     ├── UnknownMemoryTypeError a memory type that is not one of the six
     ├── MemoryNotFoundError    no memory with that id
     ├── ModelError             a model is missing, corrupt or fails to load
@@ -61,6 +63,10 @@ class InputFileError(RememoraError):
         super().__init__(f"{where}: {message}")
         self.path = path
         self.line = line
+
+
+class ArchiveError(InputFileError):
+    """An export archive that cannot be used: nothing from it was imported."""
 
 
 class UnknownMemoryTypeError(RememoraError):

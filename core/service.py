@@ -8,12 +8,16 @@ the LLM load lazily on first use, so `rememora status` stays fast.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
 
 from core import health
 from core.answering.answer import Answer, MemoryOrder, answer
+from core.archive.export import ExportOptions, ExportReport, export_archive
+from core.archive.import_ import ImportReport, import_archive
+from core.archive.verify import AskPassphrase, verify_archive
 from core.capture.media import count_frames
 from core.capture.pipeline import CapturePipeline
 from core.capture.recorder import Recorder, last_frame_age_s, read_health
@@ -21,7 +25,7 @@ from core.capture.replay import ReplayReport, run_replay
 from core.errors import RememoraError
 from core.health import DoctorCheck, StatusReport
 from core.ingest.importers import read_chat_file
-from core.ingest.pipeline import IngestReport, process_pending
+from core.ingest.pipeline import IngestReport, process_pending, sync_index
 from core.ingest.reconcile import Reconciler
 from core.progress import NULL_PROGRESS, Progress, check_cancelled
 from core.records import (
@@ -48,7 +52,15 @@ from core.store.vault import question_names_entry
 from models.embedder import Embedder
 from models.llm import LLM
 
-__all__ = ["Clock", "DoctorCheck", "Service", "StatusReport"]
+__all__ = [
+    "Clock",
+    "DoctorCheck",
+    "ExportOptions",
+    "ExportReport",
+    "ImportReport",
+    "Service",
+    "StatusReport",
+]
 
 PERSONA = (
     "I am Rememora, the user's private memory assistant. I run only on this computer and "
@@ -318,6 +330,46 @@ class Service:
                 hit.memory.fields.get("vault_type", ""),
             )
         }
+
+    # -- export and import ------------------------------------------------------------
+    def export_archive(
+        self, out: Path, options: ExportOptions, progress: Progress = NULL_PROGRESS
+    ) -> ExportReport:
+        """Write the store (the events, memories of ``options.types`` with their history,
+        the screenshots) as one archive; sealed with AES-GCM when a passphrase is given."""
+        return export_archive(
+            self.store,
+            self._paths.media,
+            out,
+            options,
+            self.runtime.cipher.decrypt,
+            self.settings.embedder.model,
+            self._clock(),
+            progress,
+        )
+
+    def import_archive(
+        self,
+        path: Path,
+        ask_passphrase: AskPassphrase | None = None,
+        progress: Progress = NULL_PROGRESS,
+    ) -> ImportReport:
+        """Verify the whole archive, then import it in one unit of work (duplicates of
+        what the store holds are skipped), then embed what came in with the local
+        embedder. ``ask_passphrase`` is called once, only for an encrypted archive."""
+        archive = verify_archive(path, ask_passphrase, progress)
+        cipher = self.runtime.cipher
+        report = import_archive(
+            self.store,
+            self._paths.media,
+            archive,
+            cipher.encrypt,
+            cipher.decrypt,
+            self.settings.embedder.model,
+            progress,
+        )
+        reembedded = sync_index(self.store, self.runtime.index, self.runtime.embedder, progress)
+        return replace(report, reembedded=reembedded)
 
     # -- health -------------------------------------------------------------------------
     def status(self) -> StatusReport:

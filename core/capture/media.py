@@ -8,11 +8,12 @@ running totals), so status knows the media's size without walking the folder.
 
 from __future__ import annotations
 
+import re
 import shutil
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 from PIL import Image
@@ -159,3 +160,76 @@ def _time_of(path: Path) -> datetime | None:
         return datetime.strptime(path.stem.split("-")[0], "%Y%m%dT%H%M%S%f").replace(tzinfo=UTC)
     except ValueError:
         return None
+
+
+# -- frames as files, for export and import (core.archive) -------------------------------
+# Archives read and write frames through these, never by path, so how frames are kept at
+# rest (encrypted, one day) stays the media store's business.
+FRAME_NAME = re.compile(r"\d{4}-\d{2}-\d{2}/[0-9]{8}T[0-9]{12}-[0-9]{6}\.webp")
+READ_CHUNK = 1 << 20
+
+
+@dataclass(frozen=True)
+class FrameFile:
+    """A kept frame: ``name`` is ``YYYY-MM-DD/<frame id>.webp`` under the media folder."""
+
+    name: str
+    size: int
+
+
+def is_frame_name(name: str) -> bool:
+    return FRAME_NAME.fullmatch(name) is not None
+
+
+def list_frame_files(root: Path, since: date | None = None) -> list[FrameFile]:
+    """The frames kept under ``root`` (captured on or after ``since``), oldest first."""
+    if not root.exists():
+        return []
+    found = []
+    for path in sorted(root.glob("*/*.webp")):
+        name = f"{path.parent.name}/{path.name}"
+        if not is_frame_name(name):
+            continue
+        if since is not None and path.parent.name < since.isoformat():
+            continue
+        found.append(FrameFile(name, path.stat().st_size))
+    return found
+
+
+def read_frame_file(root: Path, name: str) -> Iterator[bytes]:
+    """The bytes of one kept frame, in chunks (a frame need not fit in memory)."""
+    if not is_frame_name(name):
+        raise ValueError(f"not a frame name: {name!r}")
+    with (root / name).open("rb") as handle:
+        while chunk := handle.read(READ_CHUNK):
+            yield chunk
+
+
+def has_frame_file(root: Path, name: str) -> bool:
+    return is_frame_name(name) and (root / name).is_file()
+
+
+def write_frame_file(root: Path, name: str, chunks: Iterable[bytes]) -> int:
+    """Write one frame atomically (a ``.part`` file renamed into place); returns its size.
+    If ``chunks`` raises, nothing is left behind."""
+    if not is_frame_name(name):
+        raise ValueError(f"not a frame name: {name!r}")
+    path = root / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(".part")
+    size = 0
+    try:
+        with partial.open("wb") as handle:
+            for chunk in chunks:
+                handle.write(chunk)
+                size += len(chunk)
+        partial.replace(path)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+    return size
+
+
+def remove_frame_file(root: Path, name: str) -> None:
+    if is_frame_name(name):
+        (root / name).unlink(missing_ok=True)

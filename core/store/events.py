@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Sequence
+from datetime import datetime
 
-from core.records import Event, EventId, NewEvent, dumps, to_iso
+from core.records import Event, EventId, EventStatus, NewEvent, dumps, to_iso
 from core.store.clock import Clock
 from core.store.rows import event_from_row
 
@@ -36,6 +37,16 @@ class EventLog:
     def counts(self) -> dict[str, int]:
         rows = self._db.execute("SELECT status, COUNT(*) FROM events GROUP BY status").fetchall()
         return {row[0]: row[1] for row in rows}
+
+    def since(self, moment: datetime | None) -> list[Event]:
+        """Every event (in log order) that occurred at or after ``moment`` (None: all)."""
+        if moment is None:
+            rows = self._db.execute("SELECT * FROM events ORDER BY id").fetchall()
+        else:
+            rows = self._db.execute(
+                "SELECT * FROM events WHERE occurred_at >= ? ORDER BY id", (to_iso(moment),)
+            ).fetchall()
+        return [event_from_row(r) for r in rows]
 
     def all_pending(self, ids: Sequence[EventId]) -> bool:
         """Whether every one of ``ids`` is still pending (no other recorder took it)."""
@@ -81,6 +92,36 @@ class EventLog:
             )
             ids.append(EventId(int(cursor.lastrowid or 0)))
         return ids, skipped
+
+    def find(self, event: NewEvent) -> EventId | None:
+        """The id of an event already in the log with the same kind, time, speaker,
+        source and text (an import's duplicate), or None."""
+        row = self._db.execute(
+            "SELECT id FROM events WHERE kind = ? AND text = ? AND speaker IS ? AND "
+            "source = ? AND occurred_at = ? ORDER BY id LIMIT 1",
+            (event.kind.value, event.text, event.speaker, event.source, to_iso(event.occurred_at)),
+        ).fetchone()
+        return EventId(int(row[0])) if row else None
+
+    def append_archived(self, event: NewEvent, status: EventStatus, attempts: int) -> EventId:
+        """Append an event from an archive with the status it had there (a processed
+        event keeps its raw record, imported with it; a pending one is recorded later)."""
+        cursor = self._db.execute(
+            "INSERT INTO events(kind, text, speaker, source, payload, occurred_at, recorded_at,"
+            " status, attempts) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                event.kind.value,
+                event.text,
+                event.speaker,
+                event.source,
+                dumps(event.payload),
+                to_iso(event.occurred_at),
+                to_iso(self._clock()),
+                status.value,
+                attempts,
+            ),
+        )
+        return EventId(int(cursor.lastrowid or 0))
 
     def mark_processed(self, ids: Sequence[EventId]) -> None:
         self._db.executemany(

@@ -15,6 +15,7 @@ import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 
 from core.errors import StoreError
@@ -108,6 +109,11 @@ class Ledger:
         with self._lock:
             return self._events.get(ids)
 
+    def events_since(self, moment: datetime | None) -> list[Event]:
+        """Every event that occurred at or after ``moment`` (None: the whole log)."""
+        with self._lock:
+            return self._events.since(moment)
+
     def count_events(self) -> dict[str, int]:
         with self._lock:
             return self._events.counts()
@@ -166,6 +172,19 @@ class Ledger:
         counts = {t: 0 for t in MemoryType}
         counts.update({MemoryType(r[0]): r[1] for r in rows})
         return counts
+
+    def memories_in_order(self, types: Sequence[MemoryType]) -> list[Memory]:
+        """Every memory of ``types``, any status, in the order they were written (an
+        archive keeps that order, so an import lists them as the source did)."""
+        if not types:
+            return []
+        marks = ",".join("?" * len(types))
+        with self._lock:
+            rows = self._db.execute(
+                f"SELECT {MEMORY_COLUMNS} FROM memories WHERE type IN ({marks}) ORDER BY rowid",
+                tuple(t.value for t in types),
+            ).fetchall()
+        return [memory_from_row(r) for r in rows]
 
     def history(self, memory_id: MemoryId) -> list[HistoryRow]:
         with self._lock:

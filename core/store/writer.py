@@ -19,6 +19,7 @@ from collections.abc import Sequence
 
 from core.records import (
     EventId,
+    HistoryRow,
     Memory,
     MemoryId,
     MemoryStatus,
@@ -65,6 +66,20 @@ class MemoryWriter:
             (memory_type.value, name, value),
         ).fetchall()
         return [memory_from_row(r) for r in rows]
+
+    def list_all(self, memory_type: MemoryType) -> list[Memory]:
+        """Every memory of one type, any status, in the order they were written."""
+        rows = self._db.execute(
+            f"SELECT {MEMORY_COLUMNS} FROM memories WHERE type = ? ORDER BY rowid",
+            (memory_type.value,),
+        ).fetchall()
+        return [memory_from_row(r) for r in rows]
+
+    def exists(self, memory_id: MemoryId) -> bool:
+        return (
+            self._db.execute("SELECT 1 FROM memories WHERE id = ?", (memory_id,)).fetchone()
+            is not None
+        )
 
     # -- content changes (each with its history row) ------------------------------------
     def _history(
@@ -192,6 +207,58 @@ class MemoryWriter:
             "UPDATE history SET before = ? WHERE id = last_insert_rowid()", (dumps(masked_before),)
         )
         return after
+
+    def restore(self, memory: Memory, history: Sequence[HistoryRow], reason: str) -> Memory:
+        """Insert a memory from an archive as it was there (id, version, status, times,
+        successor), then its history rows as they were, then one IMPORT row naming the
+        archive. The caller has checked that the id is free."""
+        self._db.execute(
+            "INSERT INTO memories(id, type, text, created_at, updated_at, event_time,"
+            " source_event_ids, importance, strength, access_count, last_accessed_at, version,"
+            " status, sensitivity, fields, successor_id, index_pending)"
+            " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,1)",
+            (
+                memory.id,
+                memory.type.value,
+                memory.text,
+                to_iso(memory.created_at),
+                to_iso(memory.updated_at),
+                to_iso(memory.event_time) if memory.event_time else None,
+                dumps(list(memory.source_event_ids)),
+                memory.importance,
+                memory.strength,
+                memory.access_count,
+                to_iso(memory.last_accessed_at) if memory.last_accessed_at else None,
+                memory.version,
+                memory.status.value,
+                memory.sensitivity,
+                dumps(memory.fields),
+                memory.successor_id,
+            ),
+        )
+        self._db.executemany(
+            "INSERT INTO history(memory_id, op, before, after, actor, reason, source_event_ids, at)"
+            " VALUES (?,?,?,?,?,?,?,?)",
+            [
+                (
+                    memory.id,
+                    row.op,
+                    dumps(row.before) if row.before is not None else None,
+                    dumps(row.after) if row.after is not None else None,
+                    row.actor,
+                    row.reason,
+                    dumps(list(row.source_event_ids)),
+                    to_iso(row.at),
+                )
+                for row in history
+            ],
+        )
+        restored = self.get(memory.id)
+        self._history(
+            memory.id, "IMPORT", None, restored, "import", reason, memory.source_event_ids
+        )
+        self.written.append(restored)
+        return restored
 
     # -- bookkeeping (no history: the memory's content does not change) -----------------
     def record_access(self, ids: Sequence[MemoryId]) -> None:
