@@ -24,7 +24,7 @@ from core.capture.recorder import Recorder, last_frame_age_s, read_health
 from core.capture.replay import ReplayReport, run_replay
 from core.errors import RememoraError
 from core.health import DoctorCheck, StatusReport
-from core.ingest.importers import read_chat_file
+from core.ingest.importers import MAX_SPEAKER_CHARS, MAX_TURN_CHARS, read_chat_file
 from core.ingest.pipeline import IngestReport, process_pending, sync_index
 from core.ingest.reconcile import Reconciler
 from core.progress import NULL_PROGRESS, Progress, check_cancelled
@@ -136,6 +136,11 @@ class Service:
     def add_chat_turn(self, speaker: str, text: str, at: datetime | None = None) -> EventId:
         if not speaker.strip() or not text.strip():
             raise RememoraError("a chat turn needs a speaker and some text")
+        if len(text) > MAX_TURN_CHARS or len(speaker) > MAX_SPEAKER_CHARS:
+            raise RememoraError(
+                f"a chat turn may have at most {MAX_TURN_CHARS} characters "
+                f"and a speaker name at most {MAX_SPEAKER_CHARS}"
+            )
         event = NewEvent(
             EventKind.CHAT, text.strip(), at or self._clock(), speaker.strip(), source="chat"
         )

@@ -17,6 +17,7 @@ from pydantic_core import ErrorDetails
 from core.errors import SettingsError
 
 SETTINGS_FILE = "settings.toml"
+MAX_SETTINGS_BYTES = 1 << 20
 LLMModelName = Literal["qwen2.5-coder-0.5b", "smollm2-135m"]
 EmbedderName = Literal["all-minilm-l6-v2", "all-mpnet-base-v2"]
 
@@ -154,14 +155,16 @@ class Settings(_Section):
 
 
 def _describe(error: ErrorDetails) -> tuple[str, str]:
-    key = ".".join(str(part) for part in error["loc"]) or "(top level)"
+    key = ".".join(str(part)[:60] for part in error["loc"]) or "(top level)"
     kind = error["type"]
     if kind == "extra_forbidden":
         return key, "unknown key"
+    got = repr(error["input"])
+    got = got if len(got) <= 80 else got[:77] + "..."
     if kind == "literal_error":
         expected = error.get("ctx", {}).get("expected", "")
-        return key, f"got {error['input']!r}; allowed values: {expected}"
-    return key, f"got {error['input']!r}; {error['msg']}"
+        return key, f"got {got}; allowed values: {expected}"
+    return key, f"got {got}; {error['msg']}"
 
 
 def load_settings(data_dir: Path) -> Settings:
@@ -170,9 +173,14 @@ def load_settings(data_dir: Path) -> Settings:
     if not path.exists():
         return Settings()
     try:
+        if path.stat().st_size > MAX_SETTINGS_BYTES:
+            raise SettingsError(path, "(file)", f"bigger than {MAX_SETTINGS_BYTES} bytes")
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
-        raise SettingsError(path, "(syntax)", f"not valid TOML: {exc}") from None
+        message = " ".join(str(exc).split())
+        raise SettingsError(path, "(syntax)", f"not valid TOML: {message}") from None
+    except RecursionError:
+        raise SettingsError(path, "(syntax)", "nested too deeply") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise SettingsError(path, "(file)", f"cannot be read: {exc}") from None
     try:

@@ -9,10 +9,11 @@ without a zone is taken as local time.
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 from core.errors import InputFileError
+from core.ingest.importers._common import check_size, check_turn
 from core.records import EventKind, NewEvent, utcnow
 
 
@@ -21,11 +22,14 @@ def _parse_time(value: object, path: Path, line: int) -> datetime:
         raise InputFileError(path, "field 'time' must be an ISO 8601 string", line)
     try:
         moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
+        if not moment.tzinfo:
+            moment = moment.astimezone()
+        moment.astimezone(UTC)  # a time at the edge of the calendar cannot be stored
+    except (ValueError, OverflowError, OSError):
         raise InputFileError(
             path, f"field 'time' is not an ISO 8601 time: {value!r}", line
         ) from None
-    return moment if moment.tzinfo else moment.astimezone()
+    return moment
 
 
 def _text_field(record: dict[str, object], key: str, path: Path, line: int) -> str:
@@ -36,6 +40,7 @@ def _text_field(record: dict[str, object], key: str, path: Path, line: int) -> s
 
 
 def read_jsonl_chat(path: Path) -> list[NewEvent]:
+    check_size(path)
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
@@ -55,11 +60,16 @@ def read_jsonl_chat(path: Path) -> list[NewEvent]:
             record = json.loads(line)
         except json.JSONDecodeError as exc:
             raise InputFileError(path, f"not valid JSON ({exc.msg})", number) from None
+        except (ValueError, RecursionError):  # digits past Python's limit, deep nesting
+            raise InputFileError(
+                path, "not JSON this reader takes (too deep or too long a number)", number
+            ) from None
         if not isinstance(record, dict):
             raise InputFileError(path, "expected a JSON object", number)
         speaker = _text_field(record, "speaker", path, number)
         text = _text_field(record, "text", path, number)
         when = _parse_time(record["time"], path, number) if "time" in record else imported_at
+        check_turn(path, f"line {number}", speaker, text, len(events))
         events.append(
             NewEvent(
                 kind=EventKind.IMPORT,

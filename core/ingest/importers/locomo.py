@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from core.errors import InputFileError
+from core.ingest.importers._common import check_turn
 from core.ingest.importers._common import field_error as _fail
 from core.records import EventKind, NewEvent
 
@@ -26,10 +27,11 @@ def read_locomo(path: Path, samples: list[Any]) -> list[NewEvent]:
             (int(k.split("_")[1]), k)
             for k in conversation
             if k.startswith("session_")
-            and k.split("_")[1].isdigit()
-            and not k.endswith("date_time")
+            and len(k.split("_")) == 2
+            and k.split("_")[1].isdecimal()
+            and len(k) <= 16
         )
-        label = sample.get("sample_id", str(number))
+        label = str(sample.get("sample_id", number))[:100]
         for _, key in sessions:
             turns = conversation[key]
             stamp = conversation.get(f"{key}_date_time")
@@ -53,14 +55,21 @@ def read_locomo(path: Path, samples: list[Any]) -> list[NewEvent]:
                 text = turn["text"].strip()
                 if isinstance(turn.get("blip_caption"), str):
                     text += f" [shares a photo: {turn['blip_caption']}]"
+                check_turn(path, turn_where, turn["speaker"].strip(), text, len(events))
+                try:
+                    when = start + index * LOCOMO_TURN_STEP
+                except OverflowError:
+                    raise _fail(
+                        path, turn_where, "its time is past the end of the calendar"
+                    ) from None
                 events.append(
                     NewEvent(
                         EventKind.IMPORT,
                         text,
-                        start + index * LOCOMO_TURN_STEP,
+                        when,
                         turn["speaker"].strip(),
                         source=f"import:{path.name}:{label}",
-                        payload={"dia_id": str(turn.get("dia_id", ""))},
+                        payload={"dia_id": str(turn.get("dia_id", ""))[:100]},
                     )
                 )
     if not events:
