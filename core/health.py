@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from core.capture.media import count_frames
 from core.errors import ModelError, RememoraError
 from core.ingest.pipeline import sync_index
 from core.progress import NULL_PROGRESS, Progress
@@ -76,6 +77,7 @@ def doctor(
         checks.append(DoctorCheck("ledger", integrity == "ok", f"{paths.ledger}: {integrity}"))
     except RememoraError as exc:
         checks.append(DoctorCheck("ledger", False, str(exc)))
+    checks.append(_check_media(ledger, paths.media))
     checks.append(_check_llm(runtime, progress))
     try:
         plan = runtime.offload_plan(progress)
@@ -116,6 +118,21 @@ def doctor(
         )
     )
     return checks
+
+
+def _check_media(ledger: Ledger, media_root: Path) -> DoctorCheck:
+    """The media totals against a walk of the media folder; a drift (frames an import
+    killed midway left behind, say) is repaired by counting again."""
+    walked = count_frames(media_root)
+    counted = ledger.media_totals()
+    if counted == walked:
+        return DoctorCheck("media", True, f"{walked.files} screenshots, {walked.bytes} bytes")
+    ledger.set_media_totals(walked)
+    return DoctorCheck(
+        "media",
+        True,
+        f"recounted: {walked.files} screenshots, {walked.bytes} bytes (the totals said {counted})",
+    )
 
 
 def _check_llm(runtime: Runtime, progress: Progress) -> DoctorCheck:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import importlib
-import os
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -15,6 +14,7 @@ import platformdirs
 from core.errors import ModelError
 from models.assembly import sha256_file
 from models.embedder_assembly import ensure_embedder_folder
+from models.offline import force_offline
 from models.registry import EMBEDDER_MODELS, EmbedderModel, model_wheel_dir
 
 if TYPE_CHECKING:
@@ -91,9 +91,7 @@ class SentenceTransformerEmbedder:
                 weights = folder / self.spec.weights_file
                 if not weights.exists() or sha256_file(weights) != self.spec.weights_sha256:
                     raise ModelError(self.name, f"{weights} is missing or corrupt; run `make`")
-                os.environ.setdefault("HF_HUB_OFFLINE", "1")
-                os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-                os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+                force_offline()
                 from sentence_transformers import SentenceTransformer
                 from transformers.utils import logging as transformers_logging
 

@@ -19,6 +19,7 @@ from typing import Any
 
 import assets
 from core.errors import ExtractionError
+from core.ingest.injection import keep_trusted
 from core.ingest.routing import (
     MODEL_ROUTED,
     NEUTRAL_TEXT,
@@ -231,5 +232,5 @@ def extract_batch(llm: JsonLLM, events: Sequence[Event], now: datetime) -> Batch
     return BatchExtraction(
         by_model,
         tuple(t for t in MemoryType if t in routed and t not in by_model),
-        tuple(candidates),
+        tuple(keep_trusted(events, candidates)),  # instructions in the data write nothing
     )
