@@ -65,7 +65,7 @@ def test_the_whole_flow_makes_no_connection(tmp_path: Path, shared_models: Path)
     screens = tmp_path / "screens"
     screens.mkdir()
     font = ImageFont.load_default(size=28)
-    for index in range(3):
+    for index in range(1):  # one frame: the point is the path it takes, not the volume
         image = Image.new("RGB", (640, 200), "white")
         ImageDraw.Draw(image).text(
             (20, 80), f"Flight LX{400 + index} to Zurich", fill="black", font=font
