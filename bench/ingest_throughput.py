@@ -24,7 +24,6 @@ sys.path.insert(0, str(REPO))
 from core.ingest.importers import read_chat_file
 from core.service import Service
 from core.settings import Settings
-from core.store import batches as batch_log
 
 LOCOMO = REPO.parent / "shared" / "bench" / "locomo" / "locomo_dev.json"
 
@@ -53,7 +52,7 @@ def main() -> None:
             started = time.perf_counter()
             report = service.ingest()
             seconds = time.perf_counter() - started
-            batches = batch_log.all_batches(service.store)
+            batches = service.store.all_batches()
     result = {
         "model": args.model,
         "threads": args.threads,

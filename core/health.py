@@ -1,5 +1,9 @@
 """`rememora status` and `rememora doctor`: what the store holds, and whether each part
-of it (lock, ledger, model file, offload plan, embedder, index) is sound."""
+of it (lock, ledger, model file, offload plan, embedder, index) is sound.
+
+Status runs after every GUI op, so it reads counters, never the media folder: the size
+of the store is the ledger's files, the Chroma folder (a few files) and the media totals
+the capture media store keeps in the ledger."""
 
 from __future__ import annotations
 
@@ -11,7 +15,7 @@ from core.ingest.pipeline import sync_index
 from core.progress import NULL_PROGRESS, Progress
 from core.records import MemoryType
 from core.runtime import Runtime
-from core.store import batches as batch_log
+from core.store.counters import MediaTotals
 from core.store.ledger import Ledger
 from core.store.lock import DataDirLock
 from models.assembly import verify
@@ -27,6 +31,8 @@ class StatusReport:
     llm: str
     embedder: str
     batches: dict[str, int] = field(default_factory=dict)
+    media_files: int = 0
+    media_bytes: int = 0
 
 
 @dataclass(frozen=True)
@@ -42,14 +48,17 @@ def _folder_bytes(folder: Path) -> int:
 
 def status(ledger: Ledger, runtime: Runtime) -> StatusReport:
     paths = runtime.paths
+    media = ledger.media_totals() or MediaTotals(0, 0)
     return StatusReport(
         data_dir=paths.root,
         memories=ledger.count_memories(),
         events=ledger.count_events(),
-        store_bytes=_folder_bytes(paths.root) - _folder_bytes(paths.models),
+        store_bytes=ledger.file_bytes() + _folder_bytes(paths.chroma) + media.bytes,
         llm=runtime.llm_description(),
         embedder=runtime.settings.embedder.model,
-        batches=batch_log.count_batches(ledger),
+        batches=ledger.count_batches(),
+        media_files=media.files,
+        media_bytes=media.bytes,
     )
 
 

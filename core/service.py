@@ -14,6 +14,7 @@ from types import TracebackType
 
 from core import health
 from core.answering.answer import Answer, MemoryOrder, answer
+from core.capture.media import count_frames
 from core.capture.pipeline import CapturePipeline
 from core.capture.recorder import Recorder, last_frame_age_s, read_health
 from core.capture.replay import ReplayReport, run_replay
@@ -39,7 +40,7 @@ from core.records import (
 from core.retrieval.search import RetrievalSettings, search
 from core.runtime import Runtime
 from core.settings import Settings, load_settings
-from core.store import batches as batch_log
+from core.store.clock import Clock
 from core.store.ledger import Ledger
 from core.store.lock import DataDirLock
 from core.store.paths import StorePaths
@@ -53,7 +54,6 @@ PERSONA = (
     "I am Rememora, the user's private memory assistant. I run only on this computer and "
     "answer from what the user chatted and saw, citing my sources."
 )
-Clock = Callable[[], datetime]
 
 
 class Service:
@@ -74,8 +74,15 @@ class Service:
         self._lock.acquire()
         try:
             self.settings = settings or load_settings(data_dir)
-            self.store = Ledger(paths.ledger)
+            self.store = Ledger(paths.ledger, clock=clock)
         except BaseException:
+            self._lock.release()
+            raise
+        try:
+            if self.store.media_totals() is None:  # a store from before the counters
+                self.store.set_media_totals(count_frames(paths.media))
+        except BaseException:
+            self.store.close()
             self._lock.release()
             raise
         self.runtime = Runtime(paths, self.settings, llm=llm, embedder=embedder)
@@ -103,11 +110,9 @@ class Service:
     def _seed_core(self) -> None:
         if self.store.list_memories(MemoryType.CORE, include_inactive=True):
             return
-        with self.store.transaction() as db:
-            self.store.insert_memory(
-                db,
+        with self.store.write(actor="system") as tx:
+            tx.memories.add(
                 NewMemory(MemoryType.CORE, PERSONA, None, (), {"block": "persona"}),
-                actor="system",
                 reason="initial persona block",
             )
 
@@ -146,6 +151,7 @@ class Service:
             self.store.append_events,
             source,
             naive,
+            media_counter=self.store.count_media,
         )
 
     def open_recorder(self, display: str | None = None) -> Recorder:
@@ -216,9 +222,9 @@ class Service:
 
     def pending_ingest(self) -> int:
         """Events not yet recorded plus batches not yet extracted: work for `ingest`."""
-        return self.store.count_events().get("pending", 0) + batch_log.count_batches(
-            self.store
-        ).get("pending", 0)
+        return self.store.count_events().get("pending", 0) + self.store.count_batches().get(
+            "pending", 0
+        )
 
     def record_events(self, progress: Progress = NULL_PROGRESS) -> IngestReport:
         """Only the raw episodic records (fast, no LLM); extraction waits for `ingest`."""

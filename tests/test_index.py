@@ -45,9 +45,9 @@ def test_crash_between_ledger_and_chroma_is_repaired(service: Service, data_dir:
         [NewEvent(EventKind.CHAT, "The wifi password hint is the cat's name.", utcnow(), "Ann")]
     )[0]
     event = service.store.events([event_id])[0]
-    with service.store.transaction() as db:
-        service.store.insert_memory(db, episodic_record(event), "ingest", "simulated crash")
-        service.store.mark_events_processed(db, [event_id])
+    with service.store.write(actor="ingest") as tx:
+        tx.memories.add(episodic_record(event), "simulated crash")
+        tx.events.mark_processed([event_id])
     assert service.runtime.index.count(MemoryType.EPISODIC) == 0
     report = service.record_events()
     assert report.indexed == 1

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from core.records import EventKind, MemoryStatus, MemoryType, NewEvent, NewMemory
+from core.records import EventKind, MemoryStatus, MemoryType, NewEvent, NewMemory, utcnow
 from core.store.ledger import Ledger, fts_query
 
 T0 = datetime(2024, 5, 1, 9, 30, tzinfo=UTC)
@@ -12,7 +12,7 @@ T0 = datetime(2024, 5, 1, 9, 30, tzinfo=UTC)
 
 @pytest.fixture
 def ledger(tmp_path: Path) -> Ledger:
-    opened = Ledger(tmp_path / "ledger.sqlite3")
+    opened = Ledger(tmp_path / "ledger.sqlite3", clock=utcnow)
     yield opened
     opened.close()
 
@@ -25,12 +25,10 @@ def test_wal_mode_and_tables(ledger: Ledger) -> None:
 
 
 def test_every_type_round_trips_with_common_fields(ledger: Ledger) -> None:
-    with ledger.transaction() as db:
+    with ledger.write(actor="test") as tx:
         for memory_type in MemoryType:
-            ledger.insert_memory(
-                db,
+            tx.memories.add(
                 NewMemory(memory_type, f"a {memory_type.value} memory", T0, (), {"k": "v"}),
-                actor="test",
                 reason="round trip",
             )
     listed = ledger.list_memories()
@@ -57,23 +55,20 @@ def test_event_log_is_append_only_and_pending(ledger: Ledger) -> None:
 
 
 def test_failed_transaction_changes_nothing(ledger: Ledger) -> None:
-    with pytest.raises(RuntimeError), ledger.transaction() as db:
-        ledger.insert_memory(db, NewMemory(MemoryType.SEMANTIC, "x", None, ()), "t", "r")
+    with pytest.raises(RuntimeError), ledger.write(actor="t") as tx:
+        tx.memories.add(NewMemory(MemoryType.SEMANTIC, "x", None, ()), "r")
         raise RuntimeError("boom")
     assert ledger.list_memories() == []
     assert sqlite3.connect(ledger.path).execute("SELECT COUNT(*) FROM history").fetchone()[0] == 0
 
 
 def test_fts5_finds_words_and_ignores_syntax(ledger: Ledger) -> None:
-    with ledger.transaction() as db:
-        kept = ledger.insert_memory(
-            db,
-            NewMemory(MemoryType.EPISODIC, "Ann adopted a greyhound named Comet", T0, ()),
-            "t",
-            "r",
+    with ledger.write(actor="t") as tx:
+        kept = tx.memories.add(
+            NewMemory(MemoryType.EPISODIC, "Ann adopted a greyhound named Comet", T0, ()), "r"
         )
-        ledger.insert_memory(
-            db, NewMemory(MemoryType.EPISODIC, "Bob repaired the kitchen sink", T0, ()), "t", "r"
+        tx.memories.add(
+            NewMemory(MemoryType.EPISODIC, "Bob repaired the kitchen sink", T0, ()), "r"
         )
     hits = ledger.lexical_search('what did Ann adopt? "greyhound" OR (', MemoryType.EPISODIC, 5)
     assert [h[0] for h in hits] == [kept.id]

@@ -17,7 +17,6 @@ from core.ingest.pipeline import MAX_ATTEMPTS
 from core.records import Event, EventId, EventKind, EventStatus, MemoryStatus, MemoryType
 from core.service import Service
 from core.settings import Settings
-from core.store import batches as batch_log
 from core.time_grammar.relative import absolutize, parse_when
 from tests.conftest import run_cli
 
@@ -88,7 +87,7 @@ def test_failed_extraction_is_retried_then_marked_failed(
         service.add_chat_turn("Alice", "I parked on level 3.", FRIDAY)
         for attempt in range(1, MAX_ATTEMPTS + 1):
             report = service.ingest()
-            [batch] = batch_log.all_batches(service.store)
+            [batch] = service.store.all_batches()
             assert batch.attempts == attempt and "cannot load" in (batch.last_error or "")
             assert batch.status == ("failed" if attempt == MAX_ATTEMPTS else "pending")
         assert report.failed_batches == 1
@@ -117,7 +116,7 @@ def test_ingest_with_tiny_model_vault_procedure_injection(data_dir: Path, embedd
             service.add_chat_turn("Alice", text, FRIDAY + timedelta(minutes=minute))
         report = service.ingest()
         assert report.events == 3 and report.batches >= 1 and not report.failed_batches
-        batches = batch_log.all_batches(service.store)
+        batches = service.store.all_batches()
         assert all(b.status == "done" for b in batches)
         routed = {t for b in batches for t in (*b.routed_by_model, *b.routed_by_rules)}
         assert {"vault", "procedural"} <= routed

@@ -17,7 +17,6 @@ from core.ingest.reconcile import Op, Reconciler, decide, fit_block
 from core.ingest.type_extractors import Candidate
 from core.records import EventId, MemoryStatus, MemoryType
 from core.service import Service
-from core.store import batches as batch_log
 from tests.conftest import run_cli
 
 T0 = datetime(2024, 5, 3, 10, 0, tzinfo=UTC)
@@ -38,7 +37,7 @@ def _apply(service: Service, text: str, *candidates: Candidate) -> Counter[tuple
     """Record one chat turn (its batch), then reconcile ``candidates`` as that batch's."""
     event = service.add_chat_turn("Alice", text, T0)
     service.record_events()
-    batch = batch_log.pending_batches(service.store)[-1]
+    batch = service.store.pending_batches()[-1]
     assert batch.event_ids == (event,)
     reconciler = Reconciler(
         service.store, service.runtime.index, service.runtime.embedder, service.runtime.cipher

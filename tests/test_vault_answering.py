@@ -16,7 +16,6 @@ from core.ingest.pipeline import IngestReport, apply_extraction
 from core.ingest.reconcile import Reconciler
 from core.records import MemoryType
 from core.service import Service
-from core.store import batches as batch_log
 from core.store.vault import question_names_entry
 from models.llm import ChatMessage
 
@@ -47,7 +46,7 @@ def test_vault_value_in_prompt_only_when_asked(data_dir: Path, embedder) -> None
         service.add_chat_turn("user", f"My bank account number is {SECRET}.")
         service.add_chat_turn("user", "I adopted two cats last spring, Miso and Tofu.")
         service.record_events()
-        [batch] = batch_log.pending_batches(service.store)
+        [batch] = service.store.pending_batches()
         events = service.events(list(batch.event_ids))
         found = BatchExtraction((), (MemoryType.VAULT,), tuple(pattern_vault_candidates(events)))
         apply_extraction(

@@ -2,20 +2,34 @@
 
 Past the budget the oldest images are deleted first; their text and memories stay in
 the ledger. When the disk is nearly full, :meth:`MediaStore.low_disk` says why capture
-must pause.
+must pause. Each frame written or deleted is reported to a ``MediaCounter`` (the store's
+running totals), so status knows the media's size without walking the folder.
 """
 
 from __future__ import annotations
 
 import shutil
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 from PIL import Image
 
+from core.store.counters import MediaTotals
+
 GB = 1_000_000_000
+
+MediaCounter = Callable[[int, int], None]
+"""Called with (files, bytes) added; negative for frames deleted."""
+
+
+def count_frames(root: Path) -> MediaTotals:
+    """The frames kept under ``root``, counted by walking it: for a store that has never
+    kept the totals; the running totals replace this walk from then on."""
+    sizes = [p.stat().st_size for p in root.rglob("*.webp")] if root.exists() else []
+    return MediaTotals(len(sizes), sum(sizes))
 
 
 @dataclass(frozen=True)
@@ -46,8 +60,16 @@ class MediaUsage:
 
 
 class MediaStore:
-    def __init__(self, root: Path, budget_gb: float, min_free_gb: float, quality: int) -> None:
+    def __init__(
+        self,
+        root: Path,
+        budget_gb: float,
+        min_free_gb: float,
+        quality: int,
+        counter: MediaCounter | None = None,
+    ) -> None:
         self.root = root
+        self._counter = counter
         self.budget_bytes = int(budget_gb * GB)
         self.min_free_bytes = int(min_free_gb * GB)
         self.quality = quality
@@ -83,12 +105,25 @@ class MediaStore:
         size = path.stat().st_size
         with self._lock:
             self._sizes[path] = size
+        self._count(1, size)
         self.enforce_budget()
         return StoredFrame(frame_id, path, size)
 
+    def discard(self, frame: StoredFrame) -> None:
+        """Delete a frame just saved whose OCR could not be queued."""
+        with self._lock:
+            size = self._sizes.pop(frame.path, None)
+        frame.path.unlink(missing_ok=True)
+        if size is not None:
+            self._count(-1, -size)
+
+    def _count(self, files: int, size: int) -> None:
+        if self._counter is not None and files:
+            self._counter(files, size)
+
     def enforce_budget(self) -> int:
         """Delete the oldest frames until the store fits its budget; returns how many."""
-        removed = 0
+        removed = freed = 0
         with self._lock:
             total = sum(self._sizes.values())
             if total <= self.budget_bytes:
@@ -96,10 +131,13 @@ class MediaStore:
             for path in sorted(self._sizes, key=lambda p: (p.parent.name, p.name)):
                 if total <= self.budget_bytes:
                     break
-                total -= self._sizes.pop(path)
+                size = self._sizes.pop(path)
+                total -= size
+                freed += size
                 path.unlink(missing_ok=True)
                 removed += 1
         self.deleted += removed
+        self._count(-removed, -freed)  # outside the lock: the store may take a moment
         return removed
 
     def usage(self) -> MediaUsage:

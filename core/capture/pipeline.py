@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from core.capture.frames import Deduper, Frame, Verdict
-from core.capture.media import MediaStore
+from core.capture.media import MediaCounter, MediaStore
 from core.capture.ocr_queue import OcrJob, OcrQueue, OcrResult
 from core.capture.privacy import PrivacyGate, redact
 from core.records import EventKind, NewEvent, to_iso
@@ -73,14 +73,22 @@ class CapturePipeline:
         sink: EventSink,
         source: str = "screen",
         naive: bool = False,
+        *,
+        media_counter: MediaCounter | None = None,
     ) -> None:
         """``naive``: the baseline to compare against, no dedup and a full-frame OCR of
-        every frame, every frame's text stored."""
+        every frame, every frame's text stored. ``media_counter``: told of each frame
+        written or deleted (the store's running media totals)."""
         self.settings = settings
         self.gate = PrivacyGate.from_settings(settings)
         self.deduper = Deduper(settings.dedup_threshold, settings.tile_px)
+        self.errors: list[str] = []
         self.media = MediaStore(
-            media_root, settings.media_budget_gb, settings.min_free_disk_gb, settings.webp_quality
+            media_root,
+            settings.media_budget_gb,
+            settings.min_free_disk_gb,
+            settings.webp_quality,
+            self._kept_going(media_counter) if media_counter is not None else None,
         )
         self.counters = CaptureCounters()
         self._sink = sink
@@ -90,7 +98,6 @@ class CapturePipeline:
         self._base_seq = -1
         self._last_text: tuple[str, str] | None = None
         self._lock = threading.Lock()
-        self.errors: list[str] = []
         self.ocr = OcrQueue(
             engine,
             self._on_ocr,
@@ -134,7 +141,7 @@ class CapturePipeline:
         stored = self.media.save(frame_id, frame.at, frame.image)
         job = OcrJob(seq, base, frame, verdict.changes, frame_id, str(stored.path))
         if not self.ocr.offer(job):
-            stored.path.unlink(missing_ok=True)
+            self.media.discard(stored)
             with self._lock:
                 self.counters.dropped_backlog += 1
             self._base_seq = -1
@@ -193,6 +200,17 @@ class CapturePipeline:
         with self._lock:
             self.counters.events += 1
             self.counters.text_bytes += len(clean.text.encode("utf-8"))
+
+    def _kept_going(self, counter: MediaCounter) -> MediaCounter:
+        """``counter``, with a failure noted in health instead of stopping capture."""
+
+        def count(files: int, size: int) -> None:
+            try:
+                counter(files, size)
+            except Exception as exc:  # keep capturing; the error is shown in health
+                self.errors.append(f"media totals not kept: {exc}")
+
+        return count
 
     def _on_ocr_error(self, job: OcrJob, error: Exception) -> None:
         with self._lock:

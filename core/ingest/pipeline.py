@@ -1,12 +1,14 @@
 """The write path from the event log to memory, in two crash-safe phases.
 
-1. Record: pending events are grouped into batches (core.ingest.batching); in ONE transaction
-   each event gets its raw episodic record, each batch a row in ``batches``, and the
-   events are marked processed. So whatever the model later does, nothing observed is lost.
-2. Extract: for each pending batch the router and the routed extractors run (no
-   transaction is open while the model thinks); then ONE transaction reconciles every
-   candidate through the memory writer and marks the batch done. A failed extraction
-   counts a try; after ``max_attempts`` the batch is marked failed.
+1. Record: pending events are embedded and grouped into batches (core.ingest.batching);
+   then in ONE short transaction each event gets its raw episodic record, each batch a
+   row in ``batches``, and the events are marked processed. So whatever the model later
+   does, nothing observed is lost.
+2. Extract: for each pending batch the router and the routed extractors run, and the
+   texts reconcile will compare are embedded (no transaction is open while a model
+   runs); then ONE transaction reconciles every candidate through the memory writer and
+   marks the batch done. A failed extraction counts a try; after ``max_attempts`` the
+   batch is marked failed.
 
 A kill at any point rolls back the open transaction; the next run redoes that step from
 the same inputs (greedy decoding, deterministic grouping), so the result equals an
@@ -25,19 +27,20 @@ from core.ingest.batch_extraction import BatchExtraction, extract_batch
 from core.ingest.batching import group_events
 from core.ingest.reconcile import Op, Reconciler
 from core.ingest.type_extractors import Candidate
+from core.ingest.vector_cache import VectorsMissing
 from core.progress import NULL_PROGRESS, Progress, check_cancelled
 from core.records import Event, EventKind, MemoryType, NewMemory
-from core.store import batches as batch_log
 from core.store.ledger import Ledger
 from core.store.vault import MASK
 from core.store.vector_index import VectorIndex
-from core.store.writer import MemoryWriter
+from core.store.write import StoreWrite
 from models.embedder import Embedder
 from models.llm import JsonLLM
 
 BATCH = 64
 RECORD_CHUNK = 200
 MAX_ATTEMPTS = 3
+REFILLS = 4  # writes redone after embedding a text the write itself made
 
 
 @dataclass
@@ -99,27 +102,32 @@ def record_pending(
 ) -> None:
     """Phase 1: raw episodic records and batches for every pending event.
 
-    Each turn is embedded once: the vector of its episodic record both groups the events
-    into batches and goes into Chroma right after the transaction (a crash in between
-    leaves the records ``index_pending``, and `sync_index` embeds them again)."""
+    Each turn is embedded once, before the write opens: the vector of its episodic record
+    both groups the events into batches and goes into Chroma right after the write (a
+    crash in between leaves the records ``index_pending``, and `sync_index` embeds them
+    again). The write itself is short, so reads (status, search) do not wait for the
+    model."""
     total = ledger.count_events().get("pending", 0)
     while True:
         check_cancelled(progress)
-        # read, group and write in one transaction: an ask recording events while the
-        # background ingest does cannot give an event two raw records
-        with ledger.transaction() as db:
-            events = ledger.pending_events(limit=RECORD_CHUNK)
-            if not events:
-                break
-            records = [episodic_record(event) for event in events]
-            vectors = embedder.embed([record.text for record in records])
-            groups = group_events(events, vectors)
-            writer = MemoryWriter(ledger, db, "ingest")
-            written = [writer.add(record, "raw episodic record of an event") for record in records]
-            report.ops[(Op.ADD.value, MemoryType.EPISODIC.value)] += len(written)
+        events = ledger.pending_events(limit=RECORD_CHUNK)
+        if not events:
+            break
+        records = [episodic_record(event) for event in events]
+        vectors = embedder.embed([record.text for record in records])
+        groups = group_events(events, vectors)
+        with ledger.write(actor="ingest") as tx:
+            # an ask recording events while the background ingest does: the events must
+            # still be pending, or another recorder took them (and this chunk is read again)
+            if not tx.events.all_pending([e.id for e in events]):
+                continue
+            written = [
+                tx.memories.add(record, "raw episodic record of an event") for record in records
+            ]
             for group in groups:
-                batch_log.insert_batch(db, [e.id for e in group])
-            ledger.mark_events_processed(db, [e.id for e in events])
+                tx.batches.insert([e.id for e in group])
+            tx.events.mark_processed([e.id for e in events])
+        report.ops[(Op.ADD.value, MemoryType.EPISODIC.value)] += len(written)
         index.upsert(written, vectors)
         ledger.mark_indexed([memory.id for memory in written])
         report.events += len(events)
@@ -144,16 +152,14 @@ def _mask_secrets(candidate: Candidate, secrets: Sequence[str]) -> Candidate:
     )
 
 
-def _redact_sources(writer: MemoryWriter, ledger: Ledger, candidate: Candidate) -> None:
+def _redact_sources(tx: StoreWrite, ledger: Ledger, candidate: Candidate) -> None:
     """Take a vault value out of the events that said it and their raw records."""
     secret = candidate.secret
     for event_id in candidate.source_event_ids:
-        writer.db.execute(
-            "UPDATE events SET text = replace(text, ?, ?) WHERE id = ?", (secret, MASK, event_id)
-        )
+        tx.events.redact_text(event_id, secret, MASK)
     for memory in ledger.list_memories(MemoryType.EPISODIC, include_inactive=True):
         if secret in memory.text and set(memory.source_event_ids) & set(candidate.source_event_ids):
-            writer.redact(
+            tx.memories.redact(
                 memory,
                 secret,
                 MASK,
@@ -163,6 +169,34 @@ def _redact_sources(writer: MemoryWriter, ledger: Ledger, candidate: Candidate) 
             )
 
 
+def _write_extraction(
+    ledger: Ledger,
+    reconciler: Reconciler,
+    batch_id: int,
+    extraction: BatchExtraction,
+    candidates: Sequence[Candidate],
+    vault: Sequence[Candidate],
+    vectors: Embedder,
+) -> Counter[tuple[str, str]]:
+    """The one write of phase 2; returns the ops it applied as (op, type) counts."""
+    ops: Counter[tuple[str, str]] = Counter()
+    with ledger.write(actor="extractor") as tx:
+        for candidate in candidates:
+            op, _memory = reconciler.apply(tx.memories, candidate, vectors)
+            ops[(op.value, candidate.type.value)] += 1
+        for candidate in vault:
+            _redact_sources(tx, ledger, candidate)
+        tx.batches.complete(
+            batch_id,
+            extraction.routed_by_model,
+            extraction.routed_by_rules,
+            {f"{op} {kind}": n for (op, kind), n in ops.items()},
+        )
+        if vault:
+            tx.compact_text_index()
+    return ops
+
+
 def apply_extraction(
     ledger: Ledger,
     reconciler: Reconciler,
@@ -170,26 +204,32 @@ def apply_extraction(
     extraction: BatchExtraction,
     report: IngestReport,
 ) -> None:
-    """Phase 2's write: every candidate reconciled and the batch marked done, atomically."""
-    ops: Counter[str] = Counter()
+    """Phase 2's write: every candidate reconciled and the batch marked done, atomically.
+
+    What reconcile compares is embedded first (no model runs while the write is open);
+    should the write need a text made inside it, it rolls back, that text is embedded,
+    and the write runs again from the same inputs."""
     vault = [c for c in extraction.candidates if c.type is MemoryType.VAULT and c.secret]
     secrets = sorted({c.secret for c in vault}, key=len, reverse=True)
     others = [
         _mask_secrets(c, secrets) for c in extraction.candidates if c.type is not MemoryType.VAULT
     ]
-    with ledger.transaction() as db:
-        writer = MemoryWriter(ledger, db, "extractor")
-        for candidate in [*vault, *others]:
-            op, _memory = reconciler.apply(writer, candidate)
-            ops[f"{op.value} {candidate.type.value}"] += 1
-            report.ops[(op.value, candidate.type.value)] += 1
-        for candidate in vault:
-            _redact_sources(writer, ledger, candidate)
-        batch_log.mark_done(
-            db, batch_id, extraction.routed_by_model, extraction.routed_by_rules, dict(ops)
+    candidates = [*vault, *others]
+    vectors = reconciler.prepare(candidates)
+    for _attempt in range(REFILLS):
+        try:
+            ops = _write_extraction(
+                ledger, reconciler, batch_id, extraction, candidates, vault, vectors
+            )
+            break
+        except VectorsMissing as missing:
+            vectors.fill(missing.texts)  # the write rolled back; embed, then write again
+    else:
+        vectors.strict = False  # texts that keep changing: embed inside, as a last resort
+        ops = _write_extraction(
+            ledger, reconciler, batch_id, extraction, candidates, vault, vectors
         )
-        if vault:
-            db.execute("INSERT INTO memories_fts(memories_fts) VALUES ('optimize')")
+    report.ops.update(ops)
     if vault:
         ledger.checkpoint()
 
@@ -206,7 +246,7 @@ def extract_pending(
     max_attempts: int = MAX_ATTEMPTS,
 ) -> None:
     """Phase 2: route, extract and reconcile each pending batch, oldest first."""
-    batches = batch_log.pending_batches(ledger)
+    batches = ledger.pending_batches()
     for done, batch in enumerate(batches, start=1):
         check_cancelled(progress)
         sync_index(ledger, index, embedder)  # neighbours must see every earlier batch
@@ -216,8 +256,8 @@ def extract_pending(
         except Cancelled:
             raise
         except (ExtractionError, ModelError, ValueError, RuntimeError) as exc:
-            with ledger.transaction() as db:
-                status = batch_log.record_failure(db, batch.id, str(exc), max_attempts)
+            with ledger.write(actor="extractor") as tx:
+                status = tx.batches.fail(batch.id, str(exc), max_attempts)
             if status == "failed":
                 report.failed_batches += 1
             else:

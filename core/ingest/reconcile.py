@@ -10,6 +10,8 @@ The decision is code, not the model: a small local model proposes, rules dispose
 - ADD: anything else.
 
 Nearest neighbours come from hybrid search (Chroma + FTS5) plus what this batch wrote.
+Decisions run inside the batch's write (they must see its own writes); the texts they
+compare are embedded before it opens (:meth:`Reconciler.prepare`).
 """
 
 from __future__ import annotations
@@ -21,7 +23,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from core.ingest.type_extractors import Candidate, normalize
-from core.records import Memory, MemoryType, NewMemory
+from core.ingest.vector_cache import VectorCache
+from core.records import Memory, MemoryType, NewMemory, SearchHit
 from core.retrieval.search import RetrievalSettings, search
 from core.store.ledger import Ledger
 from core.store.vault import VaultCipher
@@ -54,6 +57,11 @@ def _cosine(a: Sequence[float], b: Sequence[float]) -> float:
     dot = sum(x * y for x, y in zip(a, b))
     norm = math.sqrt(sum(x * x for x in a)) * math.sqrt(sum(y * y for y in b))
     return dot / norm if norm else 0.0
+
+
+def _sentences(text: str) -> list[str]:
+    """The sentences of a core block's text, as the block rewrite compares them."""
+    return [s for s in _SENTENCE.split(text) if s.strip()]
 
 
 def fit_block(sentences: Sequence[str], cap: int) -> str:
@@ -113,38 +121,71 @@ class Reconciler:
         self.cipher = cipher
         self.core_cap = core_cap
 
-    def neighbours(self, writer: MemoryWriter, candidate: Candidate) -> list[tuple[Memory, float]]:
-        found = {
-            h.memory.id: h.memory
-            for h in search(
-                candidate.text,
-                self.ledger,
-                self.index,
-                self.embedder,
-                _NEIGHBOURS,
-                (candidate.type,),
-            )
-        }
+    def prepare(self, candidates: Sequence[Candidate]) -> VectorCache:
+        """Embed, before the write opens, every text :meth:`apply` will compare: the
+        candidates (a core one also sentence by sentence), the sentences of the core
+        blocks, and each candidate's neighbours as search finds them now. The cache
+        returned is strict: inside the write it never calls the model."""
+        cache = VectorCache(self.embedder)
+        compared = [c for c in candidates if c.type is not MemoryType.VAULT]
+        texts = [c.text for c in compared]
+        if any(c.type is MemoryType.CORE for c in compared):
+            # a candidate's sentences, as they read once the block holds them (stripped)
+            texts += [
+                s for c in compared if c.type is MemoryType.CORE for s in _sentences(c.text.strip())
+            ]
+            texts += [
+                s for m in self.ledger.list_memories(MemoryType.CORE) for s in _sentences(m.text)
+            ]
+        cache.fill(texts)
+        found = [
+            hit.memory.text
+            for c in compared
+            if c.type is not MemoryType.CORE
+            for hit in self._search(c, cache)
+        ]
+        cache.fill(found)
+        cache.strict = True
+        return cache
+
+    def _search(self, candidate: Candidate, vectors: Embedder) -> list[SearchHit]:
+        return search(
+            candidate.text,
+            self.ledger,
+            self.index,
+            vectors,
+            _NEIGHBOURS,
+            (candidate.type,),
+        )
+
+    def neighbours(
+        self, writer: MemoryWriter, candidate: Candidate, vectors: Embedder
+    ) -> list[tuple[Memory, float]]:
+        found = {h.memory.id: h.memory for h in self._search(candidate, vectors)}
         for memory in writer.written:
             if memory.type is candidate.type:
-                found[memory.id] = self.ledger.get_in(writer.db, memory.id)
+                found[memory.id] = writer.get(memory.id)
         memories = [m for m in found.values() if m.status.value == "active"]
         if not memories:
             return []
-        vectors = self.embedder.embed([candidate.text, *(m.text for m in memories)])
-        return [(m, _cosine(vectors[0], v)) for m, v in zip(memories, vectors[1:])]
+        embedded = vectors.embed([candidate.text, *(m.text for m in memories)])
+        return [(m, _cosine(embedded[0], v)) for m, v in zip(memories, embedded[1:])]
 
-    def apply(self, writer: MemoryWriter, candidate: Candidate) -> tuple[Op, Memory | None]:
+    def apply(
+        self, writer: MemoryWriter, candidate: Candidate, vectors: Embedder
+    ) -> tuple[Op, Memory | None]:
+        """Decide and carry out one candidate inside the open write; ``vectors`` is the
+        cache :meth:`prepare` filled (it raises VectorsMissing for a text it lacks)."""
         if candidate.type is MemoryType.CORE:
-            return self._core(writer, candidate)
+            return self._core(writer, candidate, vectors)
         if candidate.type is MemoryType.VAULT:
             return self._vault(writer, candidate)
         same_key = (
-            self.ledger.find_active_by_field(writer.db, candidate.type, "key", candidate.key)
+            writer.find_active_by_field(candidate.type, "key", candidate.key)
             if candidate.key
             else []
         )
-        decision = decide(candidate, same_key, self.neighbours(writer, candidate))
+        decision = decide(candidate, same_key, self.neighbours(writer, candidate, vectors))
         return decision.op, self._carry_out(writer, candidate, decision)
 
     def _new(
@@ -180,9 +221,11 @@ class Reconciler:
             actor,
         )
 
-    def _core(self, writer: MemoryWriter, candidate: Candidate) -> tuple[Op, Memory | None]:
+    def _core(
+        self, writer: MemoryWriter, candidate: Candidate, vectors: Embedder
+    ) -> tuple[Op, Memory | None]:
         block = candidate.fields.get("block", "human")
-        current = self.ledger.find_active_by_field(writer.db, MemoryType.CORE, "block", block)
+        current = writer.find_active_by_field(MemoryType.CORE, "block", block)
         if not current:
             return Op.ADD, writer.add(
                 self._new(candidate, fit_block([candidate.text], self.core_cap)),
@@ -190,11 +233,11 @@ class Reconciler:
                 candidate.actor,
             )
         memory = current[0]
-        sentences = [s for s in _SENTENCE.split(memory.text) if s.strip()]
+        sentences = _sentences(memory.text)
         if normalize(candidate.text) in normalize(memory.text):
             return Op.NOOP, memory
-        vectors = self.embedder.embed([candidate.text, *sentences])
-        if any(_cosine(vectors[0], v) >= NEAR_DUPLICATE for v in vectors[1:]):
+        embedded = vectors.embed([candidate.text, *sentences])
+        if any(_cosine(embedded[0], v) >= NEAR_DUPLICATE for v in embedded[1:]):
             return Op.NOOP, memory
         text = fit_block([*sentences, candidate.text], self.core_cap)
         return Op.UPDATE, writer.update(
@@ -219,9 +262,7 @@ class Reconciler:
         else:
             text = candidate.text
         new = self._new(candidate, text, fields)
-        same_key = self.ledger.find_active_by_field(
-            writer.db, MemoryType.VAULT, "key", candidate.key
-        )
+        same_key = writer.find_active_by_field(MemoryType.VAULT, "key", candidate.key)
         if same_key:
             return Op.SUPERSEDE, writer.supersede(
                 same_key[0], new, "vault value changed", candidate.actor

@@ -9,8 +9,8 @@ import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from core.records import EventId, MemoryType, dumps, to_iso, utcnow
-from core.store.ledger import Ledger
+from core.records import EventId, MemoryType, dumps, to_iso
+from core.store.clock import Clock
 
 
 @dataclass(frozen=True)
@@ -38,58 +38,64 @@ def _batch(row: sqlite3.Row) -> Batch:
     )
 
 
-def insert_batch(db: sqlite3.Connection, event_ids: Sequence[EventId]) -> int:
-    now = to_iso(utcnow())
-    cursor = db.execute(
-        "INSERT INTO batches(event_ids, created_at, updated_at) VALUES (?, ?, ?)",
-        (dumps(list(event_ids)), now, now),
-    )
-    return int(cursor.lastrowid or 0)
+class BatchLog:
+    """SQL on ``batches`` over the store's connection; the caller holds the store's lock
+    (reads) or an open unit of work (writes)."""
 
+    def __init__(self, db: sqlite3.Connection, clock: Clock) -> None:
+        self._db = db
+        self._clock = clock
 
-def pending_batches(ledger: Ledger) -> list[Batch]:
-    with ledger.transaction() as db:
-        rows = db.execute("SELECT * FROM batches WHERE status = 'pending' ORDER BY id").fetchall()
-    return [_batch(r) for r in rows]
+    # -- reads ----------------------------------------------------------------------
+    def pending(self) -> list[Batch]:
+        rows = self._db.execute(
+            "SELECT * FROM batches WHERE status = 'pending' ORDER BY id"
+        ).fetchall()
+        return [_batch(r) for r in rows]
 
+    def all(self) -> list[Batch]:
+        return [_batch(r) for r in self._db.execute("SELECT * FROM batches ORDER BY id")]
 
-def all_batches(ledger: Ledger) -> list[Batch]:
-    with ledger.transaction() as db:
-        return [_batch(r) for r in db.execute("SELECT * FROM batches ORDER BY id").fetchall()]
+    def counts(self) -> dict[str, int]:
+        rows = self._db.execute("SELECT status, COUNT(*) FROM batches GROUP BY status").fetchall()
+        return {r[0]: r[1] for r in rows}
 
+    # -- writes (inside a unit of work) ------------------------------------------------
+    def insert(self, event_ids: Sequence[EventId]) -> int:
+        now = to_iso(self._clock())
+        cursor = self._db.execute(
+            "INSERT INTO batches(event_ids, created_at, updated_at) VALUES (?, ?, ?)",
+            (dumps(list(event_ids)), now, now),
+        )
+        return int(cursor.lastrowid or 0)
 
-def count_batches(ledger: Ledger) -> dict[str, int]:
-    with ledger.transaction() as db:
-        rows = db.execute("SELECT status, COUNT(*) FROM batches GROUP BY status").fetchall()
-    return {r[0]: r[1] for r in rows}
+    def complete(
+        self,
+        batch_id: int,
+        by_model: Sequence[MemoryType],
+        by_rules: Sequence[MemoryType],
+        ops: dict[str, int],
+    ) -> None:
+        """The batch was extracted and reconciled: where it was routed and what it did."""
+        self._db.execute(
+            "UPDATE batches SET status = 'done', attempts = attempts + 1, last_error = NULL,"
+            " routed_by_model = ?, routed_by_rules = ?, ops = ?, updated_at = ? WHERE id = ?",
+            (
+                dumps([t.value for t in by_model]),
+                dumps([t.value for t in by_rules]),
+                dumps(ops),
+                to_iso(self._clock()),
+                batch_id,
+            ),
+        )
 
-
-def mark_done(
-    db: sqlite3.Connection,
-    batch_id: int,
-    by_model: Sequence[MemoryType],
-    by_rules: Sequence[MemoryType],
-    ops: dict[str, int],
-) -> None:
-    db.execute(
-        "UPDATE batches SET status = 'done', attempts = attempts + 1, last_error = NULL,"
-        " routed_by_model = ?, routed_by_rules = ?, ops = ?, updated_at = ? WHERE id = ?",
-        (
-            dumps([t.value for t in by_model]),
-            dumps([t.value for t in by_rules]),
-            dumps(ops),
-            to_iso(utcnow()),
-            batch_id,
-        ),
-    )
-
-
-def record_failure(db: sqlite3.Connection, batch_id: int, error: str, max_attempts: int) -> str:
-    """Count a failed try; the batch stays pending for a later run until it has failed
-    ``max_attempts`` times. Returns the batch's new status."""
-    db.execute(
-        "UPDATE batches SET attempts = attempts + 1, last_error = ?, updated_at = ?,"
-        " status = CASE WHEN attempts + 1 >= ? THEN 'failed' ELSE 'pending' END WHERE id = ?",
-        (error[:500], to_iso(utcnow()), max_attempts, batch_id),
-    )
-    return str(db.execute("SELECT status FROM batches WHERE id = ?", (batch_id,)).fetchone()[0])
+    def fail(self, batch_id: int, error: str, max_attempts: int) -> str:
+        """Count a failed try; the batch stays pending for a later run until it has failed
+        ``max_attempts`` times. Returns the batch's new status."""
+        self._db.execute(
+            "UPDATE batches SET attempts = attempts + 1, last_error = ?, updated_at = ?,"
+            " status = CASE WHEN attempts + 1 >= ? THEN 'failed' ELSE 'pending' END WHERE id = ?",
+            (error[:500], to_iso(self._clock()), max_attempts, batch_id),
+        )
+        row = self._db.execute("SELECT status FROM batches WHERE id = ?", (batch_id,)).fetchone()
+        return str(row[0])

@@ -1,19 +1,38 @@
-"""The one place that changes memories. Every change — ADD, UPDATE (version +1),
-SUPERSEDE (the old row kept, status superseded, pointing at its successor), REDACT —
+"""The one place that changes memory rows. Every content change — ADD, UPDATE (version
++1), SUPERSEDE (the old row kept, status superseded, pointing at its successor), REDACT —
 writes its history row (op, before, after, actor, reason, source events) in the same
-transaction. Ingest's reconcile uses it; consolidation and user edits are meant to too.
+transaction. Bookkeeping that is not a content change (a recall counted, a row marked as
+indexed in Chroma, or all rows marked for a rebuild) goes through here too, without
+history, so nothing else in the code base updates ``memories``.
 
 A changed memory is flagged ``index_pending`` so Chroma picks up its new text/status.
+A writer lives inside one open unit of work (:meth:`Ledger.write`); it is not made
+directly.
 """
 
 from __future__ import annotations
 
 import json
+import secrets
 import sqlite3
 from collections.abc import Sequence
 
-from core.records import EventId, Memory, MemoryStatus, NewMemory, dumps, to_iso, utcnow
-from core.store.ledger import Ledger
+from core.records import (
+    EventId,
+    Memory,
+    MemoryId,
+    MemoryStatus,
+    MemoryType,
+    NewMemory,
+    dumps,
+    to_iso,
+)
+from core.store.clock import Clock
+from core.store.rows import MEMORY_COLUMNS, fetch_memory, memory_from_row
+
+
+def new_memory_id(memory_type: MemoryType) -> MemoryId:
+    return MemoryId(f"{memory_type.id_prefix}-{secrets.token_hex(5)}")
 
 
 def _union(a: Sequence[EventId], b: Sequence[EventId]) -> list[EventId]:
@@ -21,30 +40,84 @@ def _union(a: Sequence[EventId], b: Sequence[EventId]) -> list[EventId]:
 
 
 class MemoryWriter:
-    """Writes inside one open transaction ``db``; remembers what it wrote."""
+    """Writes inside one open transaction; ``written`` keeps what it added, updated or
+    made a successor, in order (reconcile compares later candidates with them)."""
 
-    def __init__(self, ledger: Ledger, db: sqlite3.Connection, actor: str) -> None:
-        self.ledger = ledger
-        self.db = db
+    def __init__(self, db: sqlite3.Connection, clock: Clock, actor: str) -> None:
+        self._db = db
+        self._clock = clock
         self.actor = actor
         self.written: list[Memory] = []
 
+    def _now(self) -> str:
+        return to_iso(self._clock())
+
+    # -- reads that see this transaction's own writes ---------------------------------
+    def get(self, memory_id: MemoryId) -> Memory:
+        """A memory as this transaction sees it (its own writes included)."""
+        return fetch_memory(self._db, memory_id)
+
+    def find_active_by_field(self, memory_type: MemoryType, name: str, value: str) -> list[Memory]:
+        """Active memories of one type whose field ``name`` equals ``value``, oldest first."""
+        rows = self._db.execute(
+            f"SELECT {MEMORY_COLUMNS} FROM memories WHERE type = ? AND status = 'active'"
+            " AND json_extract(fields, '$.' || ?) = ? ORDER BY rowid",
+            (memory_type.value, name, value),
+        ).fetchall()
+        return [memory_from_row(r) for r in rows]
+
+    # -- content changes (each with its history row) ------------------------------------
     def _history(
         self,
-        memory: Memory,
+        memory_id: MemoryId,
         op: str,
         before: Memory | None,
         after: Memory | None,
+        actor: str,
         reason: str,
         sources: Sequence[EventId],
-        actor: str | None,
     ) -> None:
-        self.ledger.write_history(
-            self.db, memory.id, op, before, after, actor or self.actor, reason, sources
+        self._db.execute(
+            "INSERT INTO history(memory_id, op, before, after, actor, reason, source_event_ids, at)"
+            " VALUES (?,?,?,?,?,?,?,?)",
+            (
+                memory_id,
+                op,
+                dumps(before.to_json()) if before else None,
+                dumps(after.to_json()) if after else None,
+                actor,
+                reason,
+                dumps(list(sources)),
+                self._now(),
+            ),
         )
 
+    def _insert(self, new: NewMemory, actor: str, reason: str) -> Memory:
+        memory_id = new_memory_id(new.type)
+        now = self._now()
+        self._db.execute(
+            "INSERT INTO memories(id, type, text, created_at, updated_at, event_time,"
+            " source_event_ids, importance, sensitivity, fields) VALUES (?,?,?,?,?,?,?,?,?,?)",
+            (
+                memory_id,
+                new.type.value,
+                new.text,
+                now,
+                now,
+                to_iso(new.event_time) if new.event_time else None,
+                dumps(list(new.source_event_ids)),
+                new.importance,
+                new.sensitivity,
+                dumps(new.fields),
+            ),
+        )
+        memory = self.get(memory_id)
+        self._history(memory_id, "ADD", None, memory, actor, reason, new.source_event_ids)
+        return memory
+
     def add(self, new: NewMemory, reason: str, actor: str | None = None) -> Memory:
-        memory = self.ledger.insert_memory(self.db, new, actor or self.actor, reason)
+        """Insert a memory and its ADD history row."""
+        memory = self._insert(new, actor or self.actor, reason)
         self.written.append(memory)
         return memory
 
@@ -58,19 +131,19 @@ class MemoryWriter:
         actor: str | None = None,
     ) -> Memory:
         """Merge into ``memory``: new text and fields, sources joined, version +1."""
-        self.db.execute(
+        self._db.execute(
             "UPDATE memories SET text = ?, fields = ?, source_event_ids = ?, version = version + 1,"
             " updated_at = ?, index_pending = 1 WHERE id = ?",
             (
                 text,
                 dumps({**memory.fields, **fields}),
                 dumps(_union(memory.source_event_ids, sources)),
-                to_iso(utcnow()),
+                self._now(),
                 memory.id,
             ),
         )
-        after = self.ledger.get_in(self.db, memory.id)
-        self._history(memory, "UPDATE", memory, after, reason, sources, actor)
+        after = self.get(memory.id)
+        self._history(memory.id, "UPDATE", memory, after, actor or self.actor, reason, sources)
         self.written.append(after)
         return after
 
@@ -78,14 +151,15 @@ class MemoryWriter:
         self, old: Memory, new: NewMemory, reason: str, actor: str | None = None
     ) -> Memory:
         """Add the successor, then retire ``old`` (kept, status superseded, pointer set)."""
-        successor = self.ledger.insert_memory(self.db, new, actor or self.actor, reason)
-        self.db.execute(
+        who = actor or self.actor
+        successor = self._insert(new, who, reason)
+        self._db.execute(
             "UPDATE memories SET status = ?, successor_id = ?, updated_at = ?, index_pending = 1"
             " WHERE id = ?",
-            (MemoryStatus.SUPERSEDED.value, successor.id, to_iso(utcnow()), old.id),
+            (MemoryStatus.SUPERSEDED.value, successor.id, self._now(), old.id),
         )
-        retired = self.ledger.get_in(self.db, old.id)
-        self._history(old, "SUPERSEDE", old, retired, reason, new.source_event_ids, actor)
+        retired = self.get(old.id)
+        self._history(old.id, "SUPERSEDE", old, retired, who, reason, new.source_event_ids)
         self.written.append(successor)
         return successor
 
@@ -100,23 +174,41 @@ class MemoryWriter:
     ) -> Memory:
         """Replace ``secret`` in the memory's text and in its earlier history snapshots
         (which would otherwise keep it in clear text)."""
-        self.db.execute(
+        self._db.execute(
             "UPDATE memories SET text = replace(text, ?, ?), updated_at = ?, index_pending = 1"
             " WHERE id = ?",
-            (secret, mask, to_iso(utcnow()), memory.id),
+            (secret, mask, self._now(), memory.id),
         )
         needle = json.dumps(secret, ensure_ascii=False)[1:-1]
-        self.db.execute(
+        self._db.execute(
             "UPDATE history SET before = replace(before, ?, ?), after = replace(after, ?, ?)"
             " WHERE memory_id = ?",
             (needle, mask, needle, mask, memory.id),
         )
-        after = self.ledger.get_in(self.db, memory.id)
+        after = self.get(memory.id)
         masked_before = json.loads(json.dumps(memory.to_json()).replace(needle, mask))
-        self.ledger.write_history(
-            self.db, memory.id, "REDACT", None, after, actor or self.actor, reason, sources
-        )
-        self.db.execute(
+        self._history(memory.id, "REDACT", None, after, actor or self.actor, reason, sources)
+        self._db.execute(
             "UPDATE history SET before = ? WHERE id = last_insert_rowid()", (dumps(masked_before),)
         )
         return after
+
+    # -- bookkeeping (no history: the memory's content does not change) -----------------
+    def record_access(self, ids: Sequence[MemoryId]) -> None:
+        """Count a recall of each memory (for decay: strength rises on recall)."""
+        now = self._now()
+        self._db.executemany(
+            "UPDATE memories SET access_count = access_count + 1, last_accessed_at = ?"
+            " WHERE id = ?",
+            [(now, i) for i in ids],
+        )
+
+    def mark_indexed(self, ids: Sequence[MemoryId]) -> None:
+        """Chroma now holds these memories as they are."""
+        self._db.executemany(
+            "UPDATE memories SET index_pending = 0 WHERE id = ?", [(i,) for i in ids]
+        )
+
+    def mark_all_unindexed(self) -> None:
+        """Every memory is to be embedded again (a rebuild of Chroma from the ledger)."""
+        self._db.execute("UPDATE memories SET index_pending = 1")

@@ -15,7 +15,9 @@ from core.capture.frames import Deduper, Frame
 from core.capture.ocr_queue import read_changed
 from core.capture.pipeline import CapturePipeline
 from core.capture.privacy import WindowInfo
-from core.settings import CaptureSettings
+from core.records import utcnow
+from core.service import Service
+from core.settings import CaptureSettings, Settings
 from core.store.ledger import Ledger
 from models.ocr import RapidOcrEngine
 from tests.conftest import SHARED_BENCH
@@ -111,7 +113,7 @@ def test_ocr_reads_receiver_count_from_screenpipe_sample(engine: RapidOcrEngine)
 def test_media_budget_deletes_oldest_frames_and_keeps_their_text(
     tmp_path: Path, engine: RapidOcrEngine
 ) -> None:
-    ledger = Ledger(tmp_path / "ledger.sqlite3")
+    ledger = Ledger(tmp_path / "ledger.sqlite3", clock=utcnow)
     settings = CaptureSettings(media_budget_gb=0.000_004, webp_quality=90)  # 4 kB
     pipeline = CapturePipeline(settings, tmp_path / "media", engine, ledger.append_events)
     words = ["apple", "banana", "cherry", "damson", "elder", "fig"]
@@ -149,7 +151,7 @@ def test_a_full_ocr_queue_drops_frames_instead_of_blocking_capture_stand_in_bloc
             self.release.wait(30)
             return []
 
-    ledger = Ledger(tmp_path / "ledger.sqlite3")
+    ledger = Ledger(tmp_path / "ledger.sqlite3", clock=utcnow)
     slow = SlowEngine()
     pipeline = CapturePipeline(
         CaptureSettings(ocr_queue_max=2), tmp_path / "media", slow, ledger.append_events
@@ -166,3 +168,47 @@ def test_a_full_ocr_queue_drops_frames_instead_of_blocking_capture_stand_in_bloc
     pipeline.drain()
     pipeline.close()
     ledger.close()
+
+
+def test_status_sizes_media_from_counters_the_capture_keeps(data_dir: Path, embedder) -> None:  # type: ignore[no-untyped-def]
+    """Frames written and deleted by the budget, through the real pipeline the service
+    wires, keep the ledger's media totals right; status reads those and never walks the
+    media folder (a file the pipeline did not write is not counted). A store from before
+    the totals is counted once, when it is opened."""
+    settings = Settings.model_validate(
+        {
+            "llm": {"model": "smollm2-135m", "n_ctx": 2048},
+            "capture": {"media_budget_gb": 0.000_004, "webp_quality": 90},  # 4 kB
+        }
+    )
+    media = data_dir / "media"
+
+    def on_disk() -> tuple[int, int]:
+        frames = list(media.rglob("*.webp"))
+        return len(frames), sum(f.stat().st_size for f in frames)
+
+    with Service(data_dir, settings=settings, embedder=embedder) as service:
+        assert (service.status().media_files, service.status().media_bytes) == (0, 0)
+        pipeline = service.capture_pipeline()
+        for i, word in enumerate(["apple", "banana", "cherry", "damson", "elder", "fig"]):
+            image = page([f"Fruit {word}"], size=(320, 120))
+            assert pipeline.submit(Frame(T0 + timedelta(minutes=i), EDITOR, image=image)) == "kept"
+        pipeline.drain()
+        pipeline.close()
+        assert pipeline.media.deleted >= 1 and not pipeline.errors
+        report = service.status()
+        assert (report.media_files, report.media_bytes) == on_disk()
+        ledger_files = sum(p.stat().st_size for p in data_dir.glob("ledger.sqlite3*"))
+        chroma = data_dir / "chroma"
+        index_files = sum(p.stat().st_size for p in chroma.rglob("*") if p.is_file())
+        assert report.store_bytes == ledger_files + index_files + report.media_bytes
+        stray = media / "not-from-capture.webp"
+        stray.write_bytes(b"x" * 50_000)
+        assert service.status().media_bytes == report.media_bytes  # the folder is not walked
+        stray.unlink()
+        kept = on_disk()
+    with sqlite3.connect(data_dir / "ledger.sqlite3") as db:  # as a store of schema 1 had it
+        db.execute("DROP TABLE counters")
+        db.execute("PRAGMA user_version=1")
+    with Service(data_dir, settings=settings, embedder=embedder) as reopened:
+        assert (reopened.status().media_files, reopened.status().media_bytes) == kept
