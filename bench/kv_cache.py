@@ -56,7 +56,7 @@ def main() -> int:
             result = bench_kv(
                 service, args.model, args.repeats, args.prefix_tokens, 800, PrintedSteps()
             )
-    write_result(args.json, result.headline, result.details)
+    write_result(args.json, result)
     print(json.dumps(result.details, indent=2))
     ok = result.headline["speedup"] >= 10 and result.headline["speedup_with_memories"] >= 2.5
     print("targets met" if ok else "targets NOT met", file=sys.stderr)
