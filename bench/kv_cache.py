@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/kv_cache.py [--model qwen2.5-coder-0.5b] [--repeats 3] [--json bench/out/kv.json]
 
-The same as `rememora bench kv --json OUT` (core/kv_bench.py documents each figure),
+The same as `rememora bench kv --json OUT` (evaluation/kv_bench.py documents each figure),
 in a throwaway data directory. Targets on 2 CPU cores with the default model:
 speedup >= 10 at a >= 1,500-token prefix, speedup_with_memories >= 2.5.
 """

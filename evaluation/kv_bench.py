@@ -1,7 +1,7 @@
 """`rememora bench kv`: time to first token with and without the KV state cache.
 
 One run, one model, this machine. Prompts are built by the app's own answer prompt
-builder (core/answer.py): a stable prefix (system prompt + core memory, >= 1,500 tokens),
+builder (core/answering/answer.py): a stable prefix (system prompt + core memory, >= 1,500 tokens),
 optionally about 800 tokens of retrieved memories, then the question. Cold is the
 reference runtime without a cache (everything evaluated every time); warm is the cached
 runtime after another job (an ingest-style extraction) used the model, so the live
