@@ -184,24 +184,24 @@ class Service:
         progress: Progress = NULL_PROGRESS,
     ) -> ReplayReport:
         """Feed a screenshot folder through the capture pipeline and the write path (raw
-        episodic records of the screen text; typed extraction is left to `ingest`); score
-        retrieval when the folder has a session index."""
-
-        def frame_of_hit(hit: SearchHit) -> str | None:
-            for event in self.store.events(list(hit.memory.source_event_ids)):
-                if event.payload.get("source_file"):
-                    return event.payload["source_file"]
-            return None
-
+        episodic records of the screen text; typed extraction is left to `ingest`). With a
+        session index only its sessions' frames (the first ``limit_sessions``); scoring
+        retrieval on them is evaluation/replay.py's."""
         return run_replay(
             folder,
             lambda: self.capture_pipeline("replay", naive),
             lambda p: self.record_events(p),
-            self.search,
-            frame_of_hit,
             limit_sessions,
             progress,
         )
+
+    def source_frame(self, hit: SearchHit) -> str | None:
+        """The screenshot file a hit's memory was made from (a replayed frame), or None
+        when none of its source events came from a file."""
+        for event in self.events(list(hit.memory.source_event_ids)):
+            if source := event.payload.get("source_file"):
+                return source
+        return None
 
     # -- write path ---------------------------------------------------------------------
     def ingest(self, progress: Progress = NULL_PROGRESS) -> IngestReport:

@@ -12,6 +12,7 @@ from typing import Any
 from app.progress_bar import TerminalProgress
 from core.errors import RememoraError
 from core.service import Service
+from evaluation.replay import replay_and_score
 
 
 def register(commands: Any) -> None:
@@ -78,8 +79,8 @@ def run_replay(service: Service, args: argparse.Namespace) -> int:
     if args.sessions is not None and args.sessions < 1:
         raise RememoraError("--sessions needs a positive number")
     with TerminalProgress() as progress:
-        report = service.replay(
-            args.folder, naive=args.naive, limit_sessions=args.sessions, progress=progress
+        report = replay_and_score(
+            service, args.folder, naive=args.naive, limit_sessions=args.sessions, progress=progress
         )
     data = report.to_json()
     summary = {k: v for k, v in data.items() if k != "per_session"}

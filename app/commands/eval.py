@@ -75,9 +75,11 @@ def run_eval(service: Service, args: argparse.Namespace) -> int:
             service, args.eval_command, args.file, options, conversations, args.embedder, progress
         )
     args.json_out.parent.mkdir(parents=True, exist_ok=True)
-    args.json_out.write_text(json.dumps(report, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-    overall: dict[str, float] = report.get("overall_1_4") or report.get("overall") or {}
+    args.json_out.write_text(
+        json.dumps(report.to_json(), indent=2, sort_keys=True) + "\n", encoding="utf-8"
+    )
+    overall = report.overall
     scores = "  ".join(f"{k} {v:.3f}" for k, v in sorted(overall.items()) if k != "questions")
-    print(f"{args.eval_command}: {scores}  p95 {report['query_ms_p95']:.1f} ms")
+    print(f"{args.eval_command}: {scores}  p95 {report.facts.query_ms_p95:.1f} ms")
     print(f"wrote {args.json_out}")
     return 0

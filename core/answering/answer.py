@@ -146,7 +146,3 @@ def answer(
     text = "".join(pieces).strip()
     aliases = [hit.memory.id for hit in hits]
     return Answer(question, text, parse_citations(text, aliases), tuple(aliases), used_llm=True)
-
-
-def core_blocks(memories: Sequence[Memory]) -> list[Memory]:
-    return [m for m in memories if m.type is MemoryType.CORE]
