@@ -15,7 +15,7 @@ def window(qtbot, service: Service) -> MainWindow:  # type: ignore[no-untyped-de
     qtbot.addWidget(shown)
     shown.show()
     yield shown
-    shown.ops.wait()
+    assert shown.finish()
 
 
 @pytest.mark.llm
@@ -23,6 +23,8 @@ def test_remember_then_ask_streams_answer_from_worker(qtbot, window: MainWindow)
     window.note.setText("I left my umbrella at the Rialto cafe.")
     with qtbot.waitSignal(window.memory_added, timeout=60_000):
         window.remember_button.click()
+    # the status line is re-read by a query op once the turn's changes go out
+    qtbot.waitUntil(lambda: "2 memories" in window.status_label.text(), timeout=10_000)
     assert "2 memories" in window.status_label.text()
 
     tokens: list[str] = []
@@ -94,6 +96,9 @@ def test_background_ingest_makes_typed_memories_without_a_click(qtbot, data_dir,
 
         qtbot.waitUntil(lambda: not shown.background.running and bool(extracted()), timeout=300_000)
         assert service.pending_ingest() == 0
+        total = sum(service.status().memories.values())
+        # the ingest's changes make the status line read the figures again (a query op)
+        qtbot.waitUntil(lambda: f"{total} memories" in shown.status_label.text(), timeout=10_000)
         vault = service.list_memories(MemoryType.VAULT)
         assert any("Rua Augusta" in service.vault_value(m.id) for m in vault)
         status = shown.status_label.text()
@@ -104,5 +109,7 @@ def test_background_ingest_makes_typed_memories_without_a_click(qtbot, data_dir,
             re.search(r"\d ADD episodic", status)
             and f"{sum(service.status().memories.values())} memories" in status
         )
-        assert shown.background.maybe_start() is False  # nothing pending: no new run
+        with qtbot.waitSignal(shown.background.checked, timeout=10_000) as checked:
+            shown.background.maybe_start()  # the pending count is read by a query op
+        assert checked.args[0] is False  # nothing pending: no new run
         shown.close()
