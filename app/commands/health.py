@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
 
+from app.commands.subparsers import Subparsers
 from app.progress_bar import TerminalProgress
 from core.service import Service
 
 
-def register(commands: Any) -> None:
+def register(commands: Subparsers) -> None:
     commands.add_parser("status", help="counts per type, store size, model in use").set_defaults(
         handler=status
     )
