@@ -51,7 +51,7 @@ class MainWindow(QMainWindow):
     answer_token = Signal(str)  # each streamed piece, after it is shown
     memory_added = Signal(int)
     background_ingested = Signal(object)  # IngestReport, or the error
-    status_shown = Signal(object)  # StatusReport: the status line shows these figures now
+    status_shown = Signal(object)  # the StatusReport the status line shows now, or the error
 
     def __init__(self, service: Service, store_ops: StoreOps | None = None) -> None:
         super().__init__()
@@ -124,6 +124,11 @@ class MainWindow(QMainWindow):
             self._reread_sources()
 
     # -- status -------------------------------------------------------------------------
+    @property
+    def has_figures(self) -> bool:
+        """The status line shows the store's figures (the first read has come back)."""
+        return bool(self._figures)
+
     def show_notice(self, text: str) -> None:
         """A message before the status figures (an op's progress, result or error)."""
         self._notice = text
@@ -158,6 +163,7 @@ class MainWindow(QMainWindow):
         self._figures = f"status unavailable: {describe(error)}"
         self._show_status()
         self._status_read_done()
+        self.status_shown.emit(error)
 
     def _status_read_done(self) -> None:
         self._status_reading = False

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
+from shiboken6 import isValid
 
 T = TypeVar("T")
 ProgressSlot = Callable[[int, int, str], None]
@@ -86,14 +87,24 @@ class OpRunner(QObject):
         """Run `fn` on the worker thread; every slot is connected before it starts.
 
         A signal emitted by the worker before a slot is connected is lost, so token and
-        progress slots are taken here rather than connected to the returned context.
+        progress slots are taken here rather than connected to the returned context. A
+        result that arrives after this runner (and so its owner) was deleted is dropped.
         """
         context = OpContext()
         self._live.add(context)
-        context.succeeded.connect(lambda _result: self._live.discard(context))
-        context.failed.connect(lambda _error: self._live.discard(context))
-        context.succeeded.connect(on_success)
-        context.failed.connect(on_failure)
+
+        def succeeded(result: T) -> None:
+            self._live.discard(context)
+            if isValid(self):  # the window that owns this runner may be gone by now
+                on_success(result)
+
+        def failed(error: BaseException) -> None:
+            self._live.discard(context)
+            if isValid(self):
+                on_failure(error)
+
+        context.succeeded.connect(succeeded)
+        context.failed.connect(failed)
         if on_token is not None:
             context.token.connect(on_token)
         if on_progress is not None:

@@ -32,6 +32,7 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from PySide6.QtCore import QObject, Signal
+from shiboken6 import isValid
 
 from app.gui.ops import OpContext, OpRunner, ProgressSlot
 from core.changes import Changes
@@ -113,7 +114,7 @@ class StoreOps(QObject):
         return runner.start(fn, succeeded, failed, on_token=on_token, on_progress=on_progress)
 
     def _announce(self, changes: Changes, initiator: object | None) -> None:
-        if changes and not self._closed:
+        if changes and not self._closed and isValid(self):
             self.changed.emit(changes, initiator)
 
     def wait(self, msecs: int = 30000) -> bool:
