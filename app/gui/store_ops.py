@@ -53,6 +53,11 @@ class StoreOps(QObject):
     def closed(self) -> bool:
         return self._closed
 
+    @property
+    def busy(self) -> bool:
+        """An op on the store executor is queued or running."""
+        return self._executor.busy
+
     def query(
         self,
         fn: Callable[[OpContext], T],

@@ -56,8 +56,17 @@ def read_view(recorder: Recorder | None) -> CaptureView:
     )
 
 
+class _Held:
+    """The recorder as the store executor sees it: set and cleared only by ops, which
+    run in order, so a stop queued behind a start stops the recorder that start opened
+    (and a second start resumes it instead of opening another)."""
+
+    recorder: Recorder | None = None
+
+
 class CaptureControls(QObject):
-    """The capture menu and its state; a view of one lazily opened `Recorder`."""
+    """The capture menu and its state; a view of one lazily opened `Recorder`.
+    ``recorder`` is the one the last action left (the UI thread's copy)."""
 
     state_changed = Signal(str)  # after each read of the state
     settled = Signal(str)  # a start, pause, resume or stop ended; the state after it
@@ -73,6 +82,7 @@ class CaptureControls(QObject):
         self._open_recorder = open_recorder
         self.store_ops = store_ops
         self.recorder: Recorder | None = None
+        self._held = _Held()
         self.last_error = ""
         self._view = STOPPED
         self._reading = False
@@ -102,25 +112,24 @@ class CaptureControls(QObject):
     # -- actions: ops on the store executor ------------------------------------------------
     def start(self) -> None:
         """Start capturing, or resume a paused capture."""
-        recorder = self.recorder
 
         def work(_context: OpContext) -> tuple[Recorder, CaptureView]:
+            recorder = self._held.recorder
             if recorder is None:
-                opened = self._open_recorder()
-                opened.start()
-                return opened, read_view(opened)
-            recorder.resume()
+                recorder = self._open_recorder()
+                recorder.start()
+                self._held.recorder = recorder
+            else:
+                recorder.resume()
             return recorder, read_view(recorder)
 
         self._act(work)
 
     def pause(self, minutes: float | None) -> None:
-        recorder = self.recorder
-        if recorder is None:
-            return
-
-        def work(_context: OpContext) -> tuple[Recorder, CaptureView]:
-            recorder.pause(minutes)
+        def work(_context: OpContext) -> tuple[Recorder | None, CaptureView]:
+            recorder = self._held.recorder
+            if recorder is not None:
+                recorder.pause(minutes)
             return recorder, read_view(recorder)
 
         self._act(work)
@@ -132,9 +141,9 @@ class CaptureControls(QObject):
             if then is not None:
                 then()
             return
-        recorder = self.recorder
 
         def work(_context: OpContext) -> tuple[None, CaptureView]:
+            recorder, self._held.recorder = self._held.recorder, None
             if recorder is not None:
                 recorder.stop()
             return None, STOPPED
@@ -150,9 +159,10 @@ class CaptureControls(QObject):
         store executor's queue, then stop the recorder here."""
         self._timer.stop()
         self.store_ops.wait()
-        if self.recorder is not None:
-            self.recorder.stop()
-            self.recorder = None
+        recorder, self._held.recorder = self._held.recorder, None
+        if recorder is not None:
+            recorder.stop()
+        self.recorder = None
         self._show(STOPPED)
 
     def _act(
@@ -186,15 +196,16 @@ class CaptureControls(QObject):
         """Read the state on the store executor (one read at a time) and show it."""
         if self._reading:
             return
-        recorder = self.recorder
+        if self.recorder is None and not self.store_ops.busy:  # stopped, nothing coming
+            self._show(STOPPED)
+            return
 
         def read(_context: OpContext) -> CaptureView:
-            return read_view(recorder)
+            return read_view(self._held.recorder)
 
         def show(view: CaptureView) -> None:
             self._reading = False
-            if recorder is self.recorder:  # no start or stop meanwhile
-                self._show(view)
+            self._show(view)
 
         def failed(error: BaseException) -> None:
             self._reading = False

@@ -15,7 +15,7 @@ from app.gui import tray as tray_module
 from app.gui.main_window import MainWindow
 from app.gui.store_ops import StoreOps
 from app.gui.tray import NO_TRAY, CaptureControls, install_capture
-from core.capture.recorder import display_state
+from core.capture.recorder import Recorder, display_state
 from core.records import utcnow
 from core.service import Service
 from tests.capture.conftest import ShowWindow
@@ -151,3 +151,26 @@ def test_closing_the_window_hides_it_to_the_tray_mocked_tray_host(
         assert not window.isVisible()
     finally:
         app.setQuitOnLastWindowClosed(True)
+
+
+def test_quick_clicks_open_one_recorder_and_quit_stops_it(
+    qtbot, capture_service: Service, show_window: ShowWindow, xvfb: str
+) -> None:  # type: ignore[no-untyped-def]
+    """Actions queue on the store executor in order: a second start before the first
+    has opened the screen resumes it, and a quit right behind them stops that recorder."""
+    show_window("Notes", "Quick clicks", app="notes")
+    opened: list[Recorder] = []
+
+    def open_recorder() -> Recorder:
+        opened.append(capture_service.open_recorder(xvfb))
+        return opened[-1]
+
+    ops = StoreOps()
+    controls = CaptureControls(open_recorder, ops)
+    with qtbot.waitSignal(controls.quit_requested, timeout=30_000):
+        controls.start_action.trigger()
+        controls.start_action.trigger()
+        controls.quit_action.trigger()
+    assert len(opened) == 1 and opened[0].state == "stopped"
+    assert controls.recorder is None and controls.state == "stopped"
+    assert ops.close()
