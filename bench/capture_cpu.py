@@ -79,18 +79,18 @@ def measure(display: str, change_s: float, seconds: float) -> dict[str, object]:
     return {
         "screen": f"changing every {change_s:g} s" if change_s else "static",
         "seconds": seconds,
-        "capture_thread_cpu_share": health["capture_cpu_share"],
+        "capture_thread_cpu_share": health.capture_cpu_share,
         "process_cpu_share_incl_ocr": round(process_share, 4),
-        "frames": health["frames"],
-        "kept": health["kept"],
-        "dedup_exact": health["dedup_exact"],
-        "dedup_similar": health["dedup_similar"],
-        "ocr_frames": health["ocr_frames"],
-        "ocr_ms_per_ocr_frame": round(float(health["ocr_ms"]) / max(int(health["ocr_frames"]), 1)),
+        "frames": health.counters.frames,
+        "kept": health.counters.kept,
+        "dedup_exact": health.counters.dedup_exact,
+        "dedup_similar": health.counters.dedup_similar,
+        "ocr_frames": health.counters.ocr_frames,
+        "ocr_ms_per_ocr_frame": round(health.counters.ocr_ms / max(health.counters.ocr_frames, 1)),
         "ocr_cpu_ms_per_ocr_frame": round(
-            float(health["ocr_cpu_ms"]) / max(int(health["ocr_frames"]), 1)
+            health.counters.ocr_cpu_ms / max(health.counters.ocr_frames, 1)
         ),
-        "ocr_full_frames": health["ocr_full_frames"],
+        "ocr_full_frames": health.counters.ocr_full_frames,
     }
 
 

@@ -8,6 +8,7 @@ the LLM load lazily on first use, so `rememora status` stays fast.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
@@ -16,8 +17,9 @@ from core import health
 from core.answering.answer import Answer, MemoryOrder, answer
 from core.capture.media import count_frames
 from core.capture.pipeline import CapturePipeline
-from core.capture.recorder import Recorder, last_frame_age_s, read_health
+from core.capture.recorder import CaptureHealth, Recorder, read_health
 from core.capture.replay import ReplayReport, run_replay
+from core.changes import Changes
 from core.errors import RememoraError
 from core.health import DoctorCheck, StatusReport
 from core.ingest.importers import read_chat_file
@@ -168,13 +170,11 @@ class Service:
             self.capture_pipeline(), grabber, windows, self._paths.capture_health, self._clock
         )
 
-    def capture_health(self) -> dict[str, object] | None:
+    def capture_health(self) -> CaptureHealth | None:
         """The last health the capture loop wrote (None: never captured here), with
         ``last_frame_age_s`` as of now."""
         health = read_health(self._paths.capture_health)
-        if health is not None:
-            health["last_frame_age_s"] = last_frame_age_s(health, self._clock())
-        return health
+        return health.with_age(self._clock()) if health is not None else None
 
     def replay(
         self,
@@ -246,6 +246,11 @@ class Service:
     def get(self, memory_id: MemoryId) -> Memory:
         return self.store.get(memory_id)
 
+    def memories(self, ids: Sequence[MemoryId]) -> list[Memory]:
+        """The memories with these ids, in that order; ids not in the store are left out."""
+        found = self.store.get_many(list(ids))
+        return [found[memory_id] for memory_id in ids if memory_id in found]
+
     def history(self, memory_id: MemoryId) -> list[HistoryRow]:
         self.store.get(memory_id)
         return self.store.history(memory_id)
@@ -281,7 +286,7 @@ class Service:
         if not question.strip():
             raise RememoraError("the question is empty")
         llm = self.runtime.llm_worker(progress)  # first: a broken model must not half-run the ask
-        self.record_events(progress)
+        recorded = self.record_events(progress)
         hits = self.search(question)
         core = self.store.list_memories(MemoryType.CORE)
 
@@ -300,8 +305,9 @@ class Service:
             order=self._memory_order,
             vault_values=self.requested_vault_values(question, hits),
         )
-        self.store.record_access(list(result.cited or result.context))
-        return result
+        self.store.record_access(list(result.sources))
+        touched = Changes.of_memories({memory.type for memory in result.memories})
+        return replace(result, changes=Changes.of_ingest(recorded) | touched)
 
     def requested_vault_values(
         self, question: str, hits: Sequence[SearchHit]

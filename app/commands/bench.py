@@ -7,13 +7,14 @@ import json
 from pathlib import Path
 from typing import Any
 
+from app.commands.subparsers import Subparsers
 from app.progress_bar import TerminalProgress
 from core.service import Service
 from evaluation.kv_bench import KVBenchResult
 from evaluation.kv_bench import bench_kv as run_bench_kv
 
 
-def register(commands: Any) -> None:
+def register(commands: Subparsers) -> None:
     bench = commands.add_parser("bench", help="measure the local runtime").add_subparsers(
         dest="bench_command", metavar="WHAT", required=True
     )

@@ -7,15 +7,15 @@ import argparse
 import json
 import time
 from pathlib import Path
-from typing import Any
 
+from app.commands.subparsers import Subparsers
 from app.progress_bar import TerminalProgress
 from core.errors import RememoraError
 from core.service import Service
 from evaluation.replay import replay_and_score
 
 
-def register(commands: Any) -> None:
+def register(commands: Subparsers) -> None:
     capture = commands.add_parser("capture", help="capture the screen into memory (headless)")
     how_long = capture.add_mutually_exclusive_group()
     how_long.add_argument("--once", action="store_true", help="one frame, then stop")

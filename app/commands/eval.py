@@ -6,8 +6,8 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
-from typing import Any
 
+from app.commands.subparsers import Subparsers
 from app.progress_bar import TerminalProgress
 from core.service import Service
 from evaluation.options import EvalOptions
@@ -45,7 +45,7 @@ def _common(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def register(commands: Any) -> None:
+def register(commands: Subparsers) -> None:
     evals = commands.add_parser("eval", help="retrieval benchmarks (LOCOMO, LongMemEval)")
     which = evals.add_subparsers(dest="eval_command", metavar="BENCHMARK", required=True)
     locomo = which.add_parser("locomo", help="LOCOMO evidence recall per category")
