@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
-from typing import Any
 
 from app.commands.subparsers import Subparsers
 from app.progress_bar import TerminalProgress
