@@ -63,9 +63,7 @@ def measure(display: str, change_s: float, seconds: float) -> dict[str, object]:
     try:
         with tempfile.TemporaryDirectory(prefix="rememora-cpu-") as data:
             with Service(Path(data)) as service:
-                service.runtime.ocr.read(
-                    __import__("numpy").zeros((32, 32, 3), "uint8")
-                )  # load OCR first
+                service.load_models(llm=False, ocr=True)  # models loaded first
                 recorder = service.open_recorder(display)
                 process_cpu, wall = time.process_time(), time.monotonic()
                 recorder.start()

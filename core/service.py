@@ -13,6 +13,8 @@ from datetime import datetime
 from pathlib import Path
 from types import TracebackType
 
+import numpy as np
+
 from core import health
 from core.answering.answer import Answer, MemoryOrder, answer
 from core.capture.media import count_frames
@@ -42,6 +44,7 @@ from core.records import (
 from core.retrieval.search import RetrievalSettings, search
 from core.runtime import Runtime
 from core.settings import Settings, load_settings
+from core.store.batches import Batch
 from core.store.clock import Clock
 from core.store.ledger import Ledger
 from core.store.lock import DataDirLock
@@ -121,6 +124,17 @@ class Service:
     def load_llm(self, progress: Progress = NULL_PROGRESS) -> LLM:
         """Load the configured model now (its file assembled and verified on first use)."""
         return self.runtime.load_llm(progress)
+
+    def load_models(
+        self, *, llm: bool = True, ocr: bool = False, progress: Progress = NULL_PROGRESS
+    ) -> None:
+        """Load the embedder (and the LLM, the OCR engine) now rather than on first use, so
+        a benchmark or a first question does not pay for it."""
+        self.runtime.embedder.embed(["warm up"])
+        if llm:
+            self.runtime.load_llm(progress)
+        if ocr:
+            self.runtime.ocr.read(np.zeros((32, 32, 3), np.uint8))
 
     # -- capture ----------------------------------------------------------------------
     def add_chat_turn(self, speaker: str, text: str, at: datetime | None = None) -> EventId:
@@ -219,6 +233,10 @@ class Service:
             load_llm=lambda: self.runtime.json_llm(progress),
             now=self._clock,
         )
+
+    def batches(self) -> list[Batch]:
+        """Every extraction batch: its events, what routed it where, its ops and state."""
+        return self.store.all_batches()
 
     def pending_ingest(self) -> int:
         """Events not yet recorded plus batches not yet extracted: work for `ingest`."""
