@@ -74,7 +74,7 @@ def build_store(data_dir: Path, model: str, turns: int) -> None:
         for i, fact in enumerate(FACTS)
     ]
     with Service(data_dir) as service:
-        service.store.append_events(events)
+        service.add_events(events)
         service.ingest()
         service.load_llm()
 

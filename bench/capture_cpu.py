@@ -63,9 +63,7 @@ def measure(display: str, change_s: float, seconds: float) -> dict[str, object]:
     try:
         with tempfile.TemporaryDirectory(prefix="rememora-cpu-") as data:
             with Service(Path(data)) as service:
-                service.runtime.ocr.read(
-                    __import__("numpy").zeros((32, 32, 3), "uint8")
-                )  # load OCR first
+                service.load_models(llm=False, ocr=True)  # models loaded first
                 recorder = service.open_recorder(display)
                 process_cpu, wall = time.process_time(), time.monotonic()
                 recorder.start()
@@ -79,18 +77,18 @@ def measure(display: str, change_s: float, seconds: float) -> dict[str, object]:
     return {
         "screen": f"changing every {change_s:g} s" if change_s else "static",
         "seconds": seconds,
-        "capture_thread_cpu_share": health["capture_cpu_share"],
+        "capture_thread_cpu_share": health.capture_cpu_share,
         "process_cpu_share_incl_ocr": round(process_share, 4),
-        "frames": health["frames"],
-        "kept": health["kept"],
-        "dedup_exact": health["dedup_exact"],
-        "dedup_similar": health["dedup_similar"],
-        "ocr_frames": health["ocr_frames"],
-        "ocr_ms_per_ocr_frame": round(float(health["ocr_ms"]) / max(int(health["ocr_frames"]), 1)),
+        "frames": health.counters.frames,
+        "kept": health.counters.kept,
+        "dedup_exact": health.counters.dedup_exact,
+        "dedup_similar": health.counters.dedup_similar,
+        "ocr_frames": health.counters.ocr_frames,
+        "ocr_ms_per_ocr_frame": round(health.counters.ocr_ms / max(health.counters.ocr_frames, 1)),
         "ocr_cpu_ms_per_ocr_frame": round(
-            float(health["ocr_cpu_ms"]) / max(int(health["ocr_frames"]), 1)
+            health.counters.ocr_cpu_ms / max(health.counters.ocr_frames, 1)
         ),
-        "ocr_full_frames": health["ocr_full_frames"],
+        "ocr_full_frames": health.counters.ocr_full_frames,
     }
 
 

@@ -21,6 +21,7 @@ sys.path.insert(0, str(ROOT))
 
 from core.settings import Settings
 from evaluation.options import EvalOptions
+from evaluation.reports import BenchmarkReport, LocomoReport, LongMemEvalReport
 from evaluation.runs import run_benchmark
 from models.embedder import SentenceTransformerEmbedder
 
@@ -30,21 +31,41 @@ LOCOMO = BENCH / "locomo" / "locomo_dev.json"
 LONGMEMEVAL = BENCH / "longmemeval" / "longmemeval_s_dev.json.gz"
 
 
-def _write(name: str, report: dict[str, object]) -> None:
+def _write(name: str, report: BenchmarkReport) -> None:
     path = OUT / f"{name}.json"
-    path.write_text(json.dumps(report, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    path.write_text(json.dumps(report.to_json(), indent=2, sort_keys=True) + "\n", encoding="utf-8")
     print(f"wrote {path}")
 
 
-def _locomo_line(label: str, report: dict) -> str:  # type: ignore[type-arg]
-    overall, cats = report["overall_1_4"], report["categories"]
-    per = " ".join(f"c{c} {cats[c]['recall@10']:.3f}" for c in sorted(cats))
+def _locomo_line(label: str, report: BenchmarkReport) -> str:
+    assert isinstance(report, LocomoReport) and report.scores.overall_1_4 is not None
+    overall, cats = report.scores.overall_1_4, report.scores.categories
+    per = " ".join(f"c{c} {cats[c].recall[10]:.3f}" for c in sorted(cats))
+    facts = report.facts
     return (
-        f"{label}: overall_1_4 r@1 {overall['recall@1']:.3f} r@5 {overall['recall@5']:.3f} "
-        f"r@10 {overall['recall@10']:.3f} r@20 {overall['recall@20']:.3f} mrr {overall['mrr']:.3f}"
-        f" | r@10 {per} | p50 {report['query_ms_p50']:.1f} p95 {report['query_ms_p95']:.1f} ms"
-        f" | ingest {report['ingest_seconds']:.1f} s, {report['store_bytes'] / 1e6:.1f} MB"
+        f"{label}: overall_1_4 r@1 {overall.recall[1]:.3f} r@5 {overall.recall[5]:.3f} "
+        f"r@10 {overall.recall[10]:.3f} r@20 {overall.recall[20]:.3f} mrr {overall.mrr:.3f}"
+        f" | r@10 {per} | p50 {facts.query_ms_p50:.1f} p95 {facts.query_ms_p95:.1f} ms"
+        f" | ingest {facts.ingest_seconds:.1f} s, {report.store_bytes / 1e6:.1f} MB"
     )
+
+
+def _longmemeval_lines(label: str, report: BenchmarkReport) -> list[str]:
+    assert isinstance(report, LongMemEvalReport) and report.scores.overall is not None
+    overall, facts = report.scores.overall, report.facts
+    lines = [
+        f"{label}: recall_all@5 {overall.recall_all[5]:.3f} "
+        f"recall_all@10 {overall.recall_all[10]:.3f} recall_any@10 "
+        f"{overall.recall_any[10]:.3f} ({overall.questions} questions) "
+        f"p50 {facts.query_ms_p50:.1f} p95 {facts.query_ms_p95:.1f} ms "
+        f"ingest {facts.ingest_seconds:.0f} s"
+    ]
+    for qtype, scores in report.scores.by_type.items():
+        lines.append(
+            f"  {qtype}: recall_all@10 {scores.recall_all[10]:.3f} "
+            f"recall_any@10 {scores.recall_any[10]:.3f} (n={scores.questions})"
+        )
+    return lines
 
 
 def main() -> int:
@@ -93,20 +114,7 @@ def main() -> int:
                 cache_dir=cache,
             )
             _write(f"eval_longmemeval_{name}{suffix}", report)
-            overall = report["overall"]
-            print(
-                f"LongMemEval_S {name}: recall_all@5 {overall['recall_all@5']:.3f} "
-                f"recall_all@10 {overall['recall_all@10']:.3f} recall_any@10 "
-                f"{overall['recall_any@10']:.3f} ({overall['questions']} questions) "
-                f"p50 {report['query_ms_p50']:.1f} p95 {report['query_ms_p95']:.1f} ms "
-                f"ingest {report['ingest_seconds']:.0f} s",
-                flush=True,
-            )
-            for qtype, scores in report["by_type"].items():
-                print(
-                    f"  {qtype}: recall_all@10 {scores['recall_all@10']:.3f} "
-                    f"recall_any@10 {scores['recall_any@10']:.3f} (n={scores['questions']})"
-                )
+            print("\n".join(_longmemeval_lines(f"LongMemEval_S {name}", report)), flush=True)
     return 0
 
 

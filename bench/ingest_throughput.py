@@ -46,13 +46,12 @@ def main() -> None:
         args.models_dir.mkdir(parents=True, exist_ok=True)
         (data_dir / "models").symlink_to(args.models_dir.resolve(), target_is_directory=True)
         with Service(data_dir, settings=settings) as service:
-            service.load_llm()
-            service.runtime.embedder.embed(["warm up"])
-            service.store.append_events(first)
+            service.load_models()
+            service.add_events(first)
             started = time.perf_counter()
             report = service.ingest()
             seconds = time.perf_counter() - started
-            batches = service.store.all_batches()
+            batches = service.batches()
     result = {
         "model": args.model,
         "threads": args.threads,

@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/kv_cache.py [--model qwen2.5-coder-0.5b] [--repeats 3] [--json bench/out/kv.json]
 
-The same as `rememora bench kv --json OUT` (core/kv_bench.py documents each figure),
+The same as `rememora bench kv --json OUT` (evaluation/kv_bench.py documents each figure),
 in a throwaway data directory. Targets on 2 CPU cores with the default model:
 speedup >= 10 at a >= 1,500-token prefix, speedup_with_memories >= 2.5.
 """
@@ -56,7 +56,7 @@ def main() -> int:
             result = bench_kv(
                 service, args.model, args.repeats, args.prefix_tokens, 800, PrintedSteps()
             )
-    write_result(args.json, result.headline, result.details)
+    write_result(args.json, result)
     print(json.dumps(result.details, indent=2))
     ok = result.headline["speedup"] >= 10 and result.headline["speedup_with_memories"] >= 2.5
     print("targets met" if ok else "targets NOT met", file=sys.stderr)

@@ -19,6 +19,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from core.service import Service
+from evaluation.replay import replay_and_score
 
 SCREENAGENT = REPO.parent / "shared" / "bench" / "screens" / "screenagent"
 
@@ -26,7 +27,9 @@ SCREENAGENT = REPO.parent / "shared" / "bench" / "screens" / "screenagent"
 def run(mode: str, sessions: int | None, folder: Path) -> dict[str, object]:
     with tempfile.TemporaryDirectory(prefix=f"rememora-replay-{mode}-") as data:
         with Service(Path(data)) as service:
-            report = service.replay(folder, naive=mode == "naive", limit_sessions=sessions)
+            report = replay_and_score(
+                service, folder, naive=mode == "naive", limit_sessions=sessions
+            )
         result = report.to_json()
     print(json.dumps({k: v for k, v in result.items() if k != "per_session"}, indent=1), flush=True)
     return result

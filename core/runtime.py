@@ -23,7 +23,7 @@ from gpu.offload_plan import OffloadPlan, plan_offload
 from models.assembly import check_gguf_header, ensure_model_file
 from models.embedder import Embedder, SentenceTransformerEmbedder
 from models.llm import LLM, JsonLLM, LlamaCppLLM, RuntimeOptions
-from models.llm_worker import LLMWorker, Priority, QueuedModel
+from models.llm_worker import LLMWorker, Priority, queued_model
 from models.ocr import OcrEngine, RapidOcrEngine
 from models.openai_llm import OpenAICompatibleLLM
 from models.registry import LLM_MODELS, model_wheel_dir
@@ -192,6 +192,6 @@ class Runtime:
     def json_llm(self, progress: Progress = NULL_PROGRESS) -> JsonLLM:
         """The model through the worker's queue at ingest priority (a question goes first)."""
         llm = self.load_llm(progress)
-        if not hasattr(llm, "complete_json"):
+        if not isinstance(llm, JsonLLM):
             raise ModelError(llm.name, "cannot answer with schema-constrained JSON")
-        return QueuedModel(self.llm_worker(progress), Priority.INGEST)
+        return queued_model(self.llm_worker(progress), Priority.INGEST)

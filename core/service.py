@@ -13,6 +13,8 @@ from datetime import datetime
 from pathlib import Path
 from types import TracebackType
 
+import numpy as np
+
 from core import health
 from core.answering.answer import Answer, MemoryOrder, answer
 from core.archive.export import ExportOptions, ExportReport, export_archive
@@ -20,8 +22,9 @@ from core.archive.import_ import ImportReport, import_archive
 from core.archive.verify import AskPassphrase, verify_archive
 from core.capture.media import count_frames
 from core.capture.pipeline import CapturePipeline
-from core.capture.recorder import Recorder, last_frame_age_s, read_health
+from core.capture.recorder import CaptureHealth, Recorder, read_health
 from core.capture.replay import ReplayReport, run_replay
+from core.changes import Changes
 from core.errors import RememoraError
 from core.health import DoctorCheck, StatusReport
 from core.ingest.importers import MAX_SPEAKER_CHARS, MAX_TURN_CHARS, read_chat_file
@@ -44,6 +47,7 @@ from core.records import (
 from core.retrieval.search import RetrievalSettings, search
 from core.runtime import Runtime
 from core.settings import Settings, load_settings
+from core.store.batches import Batch
 from core.store.clock import Clock
 from core.store.ledger import Ledger
 from core.store.lock import DataDirLock
@@ -132,6 +136,17 @@ class Service:
         """Load the configured model now (its file assembled and verified on first use)."""
         return self.runtime.load_llm(progress)
 
+    def load_models(
+        self, *, llm: bool = True, ocr: bool = False, progress: Progress = NULL_PROGRESS
+    ) -> None:
+        """Load the embedder (and the LLM, the OCR engine) now rather than on first use, so
+        a benchmark or a first question does not pay for it."""
+        self.runtime.embedder.embed(["warm up"])
+        if llm:
+            self.runtime.load_llm(progress)
+        if ocr:
+            self.runtime.ocr.read(np.zeros((32, 32, 3), np.uint8))
+
     # -- capture ----------------------------------------------------------------------
     def add_chat_turn(self, speaker: str, text: str, at: datetime | None = None) -> EventId:
         if not speaker.strip() or not text.strip():
@@ -185,13 +200,11 @@ class Service:
             self.capture_pipeline(), grabber, windows, self._paths.capture_health, self._clock
         )
 
-    def capture_health(self) -> dict[str, object] | None:
+    def capture_health(self) -> CaptureHealth | None:
         """The last health the capture loop wrote (None: never captured here), with
         ``last_frame_age_s`` as of now."""
         health = read_health(self._paths.capture_health)
-        if health is not None:
-            health["last_frame_age_s"] = last_frame_age_s(health, self._clock())
-        return health
+        return health.with_age(self._clock()) if health is not None else None
 
     def replay(
         self,
@@ -201,24 +214,24 @@ class Service:
         progress: Progress = NULL_PROGRESS,
     ) -> ReplayReport:
         """Feed a screenshot folder through the capture pipeline and the write path (raw
-        episodic records of the screen text; typed extraction is left to `ingest`); score
-        retrieval when the folder has a session index."""
-
-        def frame_of_hit(hit: SearchHit) -> str | None:
-            for event in self.store.events(list(hit.memory.source_event_ids)):
-                if event.payload.get("source_file"):
-                    return event.payload["source_file"]
-            return None
-
+        episodic records of the screen text; typed extraction is left to `ingest`). With a
+        session index only its sessions' frames (the first ``limit_sessions``); scoring
+        retrieval on them is evaluation/replay.py's."""
         return run_replay(
             folder,
             lambda: self.capture_pipeline("replay", naive),
             lambda p: self.record_events(p),
-            self.search,
-            frame_of_hit,
             limit_sessions,
             progress,
         )
+
+    def source_frame(self, hit: SearchHit) -> str | None:
+        """The screenshot file a hit's memory was made from (a replayed frame), or None
+        when none of its source events came from a file."""
+        for event in self.events(list(hit.memory.source_event_ids)):
+            if source := event.payload.get("source_file"):
+                return source
+        return None
 
     # -- write path ---------------------------------------------------------------------
     def ingest(self, progress: Progress = NULL_PROGRESS) -> IngestReport:
@@ -236,6 +249,10 @@ class Service:
             load_llm=lambda: self.runtime.json_llm(progress),
             now=self._clock,
         )
+
+    def batches(self) -> list[Batch]:
+        """Every extraction batch: its events, what routed it where, its ops and state."""
+        return self.store.all_batches()
 
     def pending_ingest(self) -> int:
         """Events not yet recorded plus batches not yet extracted: work for `ingest`."""
@@ -262,6 +279,11 @@ class Service:
 
     def get(self, memory_id: MemoryId) -> Memory:
         return self.store.get(memory_id)
+
+    def memories(self, ids: Sequence[MemoryId]) -> list[Memory]:
+        """The memories with these ids, in that order; ids not in the store are left out."""
+        found = self.store.get_many(list(ids))
+        return [found[memory_id] for memory_id in ids if memory_id in found]
 
     def history(self, memory_id: MemoryId) -> list[HistoryRow]:
         self.store.get(memory_id)
@@ -298,7 +320,7 @@ class Service:
         if not question.strip():
             raise RememoraError("the question is empty")
         llm = self.runtime.llm_worker(progress)  # first: a broken model must not half-run the ask
-        self.record_events(progress)
+        recorded = self.record_events(progress)
         hits = self.search(question)
         core = self.store.list_memories(MemoryType.CORE)
 
@@ -317,8 +339,9 @@ class Service:
             order=self._memory_order,
             vault_values=self.requested_vault_values(question, hits),
         )
-        self.store.record_access(list(result.cited or result.context))
-        return result
+        self.store.record_access(list(result.sources))
+        touched = Changes.of_memories({memory.type for memory in result.memories})
+        return replace(result, changes=Changes.of_ingest(recorded) | touched)
 
     def requested_vault_values(
         self, question: str, hits: Sequence[SearchHit]

@@ -1,7 +1,7 @@
 """`rememora bench kv`: time to first token with and without the KV state cache.
 
 One run, one model, this machine. Prompts are built by the app's own answer prompt
-builder (core/answer.py): a stable prefix (system prompt + core memory, >= 1,500 tokens),
+builder (core/answering/answer.py): a stable prefix (system prompt + core memory, >= 1,500 tokens),
 optionally about 800 tokens of retrieved memories, then the question. Cold is the
 reference runtime without a cache (everything evaluated every time); warm is the cached
 runtime after another job (an ingest-style extraction) used the model, so the live
@@ -25,10 +25,9 @@ from __future__ import annotations
 import statistics
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 from core.answering.answer import MemoryOrder, build_messages, in_time_order
 from core.progress import NULL_PROGRESS, Progress, check_cancelled
@@ -54,6 +53,44 @@ FOLLOW_UP = "And when was that?"
 INGEST_SYSTEM = "Extract facts from the chat turns below as JSON lines."
 INGEST_USER = "Alice: I moved my dentist appointment to Friday.\nAlice: Bought oat milk."
 _NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class KVBenchResult:
+    """Everything one run measured; times in ms are medians over the repeats. The first
+    fields are the issue's keys (:data:`HEADLINE_KEYS`), in the order `--json OUT` has
+    them; :attr:`details` (OUT's .details.json) has every field, in this order."""
+
+    prefix_tokens: int
+    ttft_cold_ms: float
+    ttft_warm_ms: float
+    speedup: float
+    restore_ms: float
+    state_bytes: int
+    decode_tokens_per_s: float
+    ttft_with_memories_cold_ms: float
+    ttft_with_memories_warm_ms: float
+    speedup_with_memories: float
+    memory_prompt_tokens: int  # the follow-up question's whole prompt
+    reused_tokens_with_memories: float
+    ttft_with_memories_fresh_cold_ms: float
+    ttft_with_memories_fresh_warm_ms: float
+    speedup_with_memories_fresh: float
+    ttft_with_memories_fresh_warm_disk_ms: float
+    ttft_followup_same_session_ms: float
+    model: str
+    n_threads: int
+    repeats: int
+
+    @property
+    def details(self) -> dict[str, object]:
+        return asdict(self)
+
+    @property
+    def headline(self) -> dict[str, object]:
+        """Exactly the issue's keys (`--json OUT`); the rest goes to OUT's .details.json."""
+        details = self.details
+        return {key: details[key] for key in HEADLINE_KEYS}
 
 
 HEADLINE_KEYS = (
@@ -195,7 +232,7 @@ def run_kv_bench(
     memory_tokens: int = 800,
     options: RuntimeOptions | None = None,
     progress: Progress = NULL_PROGRESS,
-) -> dict[str, Any]:
+) -> KVBenchResult:
     def step(label: str) -> None:
         check_cancelled(progress)
         progress.update(0, None, label)
@@ -223,7 +260,7 @@ def run_kv_bench(
         def prompt(hits: list[SearchHit], question: str = QUESTION) -> list[ChatMessage]:
             return build_messages(question, order.arrange(hits), core, _NOW)
 
-        result: dict[str, Any] = {}
+        memory_prompt_tokens = 0
         times: dict[str, list[float]] = {
             k: []
             for k in (
@@ -242,7 +279,7 @@ def run_kv_bench(
         step("saving the prefix state")
         _ttft_ms(warm, plain)  # first use: prefills and saves the prefix
         assert warm.last_prompt is not None
-        result["prefix_tokens"] = warm.last_prompt.prefix.prefix_tokens
+        prefix_tokens = warm.last_prompt.prefix.prefix_tokens
         fresh_prompts = []
         for i, (shown, recurring, fresh) in enumerate(sets):
             step(f"repeat {i + 1}/{repeats}: without memories")
@@ -258,7 +295,7 @@ def run_kv_bench(
             times["warm_mem"].append(_ttft_ms(warm, follow_up))
             assert warm.last_prompt.prefix.segments_from == "ram", warm.last_prompt
             times["reused"].append(warm.last_prompt.prefix.reused_tokens)
-            result["memory_prompt_tokens"] = warm.last_prompt.prompt_tokens
+            memory_prompt_tokens = warm.last_prompt.prompt_tokens
             times["cold_mem"].append(_ttft_ms(cold, follow_up))
 
             step(f"repeat {i + 1}/{repeats}: memories none of which recur")
@@ -273,7 +310,7 @@ def run_kv_bench(
             )
         cold.close()
         step("measuring decode speed")
-        result["decode_tokens_per_s"] = round(_decode_rate(warm, plain), 1)
+        decode_tokens_per_s = round(_decode_rate(warm, plain), 1)
         warm.close()
 
         for i in range(repeats):
@@ -286,44 +323,33 @@ def run_kv_bench(
             restarted.close()
         (state_key,) = cache.keys_on_disk()
         saved = cache.get(state_key)
-        result["state_bytes"] = saved.nbytes if saved else 0
+        state_bytes = saved.nbytes if saved else 0
 
     cold_ms, warm_ms = _median(times["cold"]), _median(times["warm"])
     cold_mem, warm_mem = _median(times["cold_mem"]), _median(times["warm_mem"])
     cold_fresh, warm_fresh = _median(times["cold_fresh"]), _median(times["warm_fresh"])
-    result.update(
-        {
-            "ttft_cold_ms": cold_ms,
-            "ttft_warm_ms": warm_ms,
-            "speedup": round(cold_ms / warm_ms, 2),
-            "restore_ms": _median(times["restore"]),
-            "ttft_with_memories_cold_ms": cold_mem,
-            "ttft_with_memories_warm_ms": warm_mem,
-            "speedup_with_memories": round(cold_mem / warm_mem, 2),
-            "reused_tokens_with_memories": _median(times["reused"]),
-            "ttft_with_memories_fresh_cold_ms": cold_fresh,
-            "ttft_with_memories_fresh_warm_ms": warm_fresh,
-            "speedup_with_memories_fresh": round(cold_fresh / warm_fresh, 2),
-            "ttft_with_memories_fresh_warm_disk_ms": _median(times["disk"]),
-            "ttft_followup_same_session_ms": _median(times["followup"]),
-            "model": model_name,
-            "n_threads": cold.n_threads,
-            "repeats": repeats,
-        }
+    return KVBenchResult(
+        prefix_tokens=prefix_tokens,
+        ttft_cold_ms=cold_ms,
+        ttft_warm_ms=warm_ms,
+        speedup=round(cold_ms / warm_ms, 2),
+        restore_ms=_median(times["restore"]),
+        state_bytes=state_bytes,
+        decode_tokens_per_s=decode_tokens_per_s,
+        ttft_with_memories_cold_ms=cold_mem,
+        ttft_with_memories_warm_ms=warm_mem,
+        speedup_with_memories=round(cold_mem / warm_mem, 2),
+        memory_prompt_tokens=memory_prompt_tokens,
+        reused_tokens_with_memories=_median(times["reused"]),
+        ttft_with_memories_fresh_cold_ms=cold_fresh,
+        ttft_with_memories_fresh_warm_ms=warm_fresh,
+        speedup_with_memories_fresh=round(cold_fresh / warm_fresh, 2),
+        ttft_with_memories_fresh_warm_disk_ms=_median(times["disk"]),
+        ttft_followup_same_session_ms=_median(times["followup"]),
+        model=model_name,
+        n_threads=cold.n_threads,
+        repeats=repeats,
     )
-    return {key: result[key] for key in HEADLINE_KEYS} | {
-        key: value for key, value in result.items() if key not in HEADLINE_KEYS
-    }
-
-
-@dataclass(frozen=True)
-class KVBenchResult:
-    details: dict[str, Any]  # everything measured
-
-    @property
-    def headline(self) -> dict[str, Any]:
-        """Exactly the issue's keys (`--json OUT`); the rest goes to OUT's .details.json."""
-        return {key: self.details[key] for key in HEADLINE_KEYS}
 
 
 def bench_kv(
@@ -340,17 +366,15 @@ def bench_kv(
     runtime = service.runtime
     model_file = runtime.resolve_model(model or settings.llm.model, progress)
     options, _ = runtime.runtime_options(model_file)
-    return KVBenchResult(
-        run_kv_bench(
-            model_file.name,
-            model_file.path,
-            model_file.sha256,
-            n_ctx=max(4096, settings.llm.n_ctx),
-            n_threads=settings.llm.n_threads,
-            repeats=repeats,
-            prefix_tokens=prefix_tokens,
-            memory_tokens=memory_tokens,
-            options=options,
-            progress=progress,
-        )
+    return run_kv_bench(
+        model_file.name,
+        model_file.path,
+        model_file.sha256,
+        n_ctx=max(4096, settings.llm.n_ctx),
+        n_threads=settings.llm.n_threads,
+        repeats=repeats,
+        prefix_tokens=prefix_tokens,
+        memory_tokens=memory_tokens,
+        options=options,
+        progress=progress,
     )

@@ -20,6 +20,7 @@ from core.settings import Settings
 from evaluation.answer_f1 import locomo_answer_score
 from evaluation.options import EvalOptions
 from evaluation.ranking import DumpWriter, rank_turns
+from evaluation.reports import LocomoAnswerF1, LocomoReport, RunFacts
 from evaluation.scoring import clean_locomo_evidence, locomo_scores, percentile
 from evaluation.stores import TURN_KEY, temp_store
 from models.embedder import Embedder
@@ -78,7 +79,7 @@ def run_locomo(
     conversations: Sequence[str] | None = None,
     llm: LLM | None = None,
     progress: Progress = NULL_PROGRESS,
-) -> dict[str, Any]:
+) -> LocomoReport:
     data = load_locomo(path)
     if conversations:
         unknown = set(conversations) - {c["sample_id"] for c in data}
@@ -133,24 +134,26 @@ def run_locomo(
                     progress.update(len(rows), total, f"LOCOMO {conversation['sample_id']}")
     finally:
         dump.close()
-    report: dict[str, Any] = locomo_scores(rows)
-    report.update(
-        {
-            "query_ms_p50": percentile(latencies, 50),
-            "query_ms_p95": percentile(latencies, 95),
-            "ingest_seconds": ingest_seconds,
-            "store_bytes": store_bytes,
-            "conversations": [c["sample_id"] for c in data],
-            "turns": turns,
-            "questions": len(rows),
-            "extract": options.extract,
-            "embedder": embedder.name,
-        }
-    )
+    answer_f1 = None
     if answer_scores:
-        report["answer_f1"] = {
-            "by_category": {c: fmean(v) for c, v in sorted(answer_scores.items())},
-            "overall": fmean(s for v in answer_scores.values() for s in v),
-            "questions": sum(map(len, answer_scores.values())),
-        }
-    return report
+        answer_f1 = LocomoAnswerF1(
+            {c: fmean(v) for c, v in sorted(answer_scores.items())},
+            fmean(s for v in answer_scores.values() for s in v),
+            sum(map(len, answer_scores.values())),
+        )
+    facts = RunFacts(
+        percentile(latencies, 50),
+        percentile(latencies, 95),
+        ingest_seconds,
+        len(rows),
+        options.extract,
+        embedder.name,
+    )
+    return LocomoReport(
+        locomo_scores(rows),
+        facts,
+        store_bytes,
+        tuple(c["sample_id"] for c in data),
+        turns,
+        answer_f1,
+    )

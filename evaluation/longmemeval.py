@@ -20,6 +20,7 @@ from core.settings import Settings
 from evaluation.answer_f1 import token_f1
 from evaluation.options import EvalOptions
 from evaluation.ranking import DumpWriter, rank_turns
+from evaluation.reports import AnswerF1, LongMemEvalReport, RunFacts
 from evaluation.scoring import is_abstention, longmemeval_scores, percentile
 from evaluation.stores import TURN_KEY, temp_store
 from models.embedder import Embedder
@@ -77,7 +78,7 @@ def run_longmemeval(
     options: EvalOptions,
     llm: LLM | None = None,
     progress: Progress = NULL_PROGRESS,
-) -> dict[str, Any]:
+) -> LongMemEvalReport:
     data = load_longmemeval(path)[: options.limit] if options.limit else load_longmemeval(path)
     rows: list[tuple[str, str, list[str], list[str]]] = []
     latencies: list[float] = []
@@ -118,19 +119,17 @@ def run_longmemeval(
             progress.update(number + 1, len(data), "LongMemEval questions")
     finally:
         dump.close()
-    report: dict[str, Any] = longmemeval_scores(rows)
-    report.update(
-        {
-            "query_ms_p50": percentile(latencies, 50),
-            "query_ms_p95": percentile(latencies, 95),
-            "ingest_seconds": ingest_seconds,
-            "store_bytes_max": store_bytes,
-            "questions": len(rows),
-            "scored_questions": report["overall"].get("questions", 0),
-            "extract": options.extract,
-            "embedder": embedder.name,
-        }
+    facts = RunFacts(
+        percentile(latencies, 50),
+        percentile(latencies, 95),
+        ingest_seconds,
+        len(rows),
+        options.extract,
+        embedder.name,
     )
-    if answers:
-        report["answer_f1"] = {"overall": fmean(answers), "questions": len(answers)}
-    return report
+    return LongMemEvalReport(
+        longmemeval_scores(rows),
+        facts,
+        store_bytes,
+        AnswerF1(fmean(answers), len(answers)) if answers else None,
+    )

@@ -151,10 +151,6 @@ class KVStateCache:
         if self.folder is not None:
             self._path(key).unlink(missing_ok=True)
 
-    def clear_ram(self) -> None:
-        with self._lock:
-            self._ram.clear()
-
     # -- RAM tier -----------------------------------------------------------------------
     def _keep_in_ram(self, state: SavedState) -> None:
         if state.nbytes > self.ram_budget_bytes:

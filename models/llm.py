@@ -19,7 +19,7 @@ import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from core.errors import ModelError
 from gpu.kv_state_cache import KVStateCache, shared_run
@@ -68,9 +68,11 @@ class RuntimeOptions:
     n_batch: int = 512
 
 
+@runtime_checkable
 class JsonLLM(Protocol):
     """A model that can answer with JSON constrained by a JSON schema (grammar-based
-    decoding), so its output always parses and matches the schema's shape."""
+    decoding), so its output always parses and matches the schema's shape. Checkable at
+    run time (``isinstance(llm, JsonLLM)``): a server model may not have it."""
 
     name: str
 
@@ -79,8 +81,11 @@ class JsonLLM(Protocol):
     ) -> str: ...
 
 
+@runtime_checkable
 class ChoiceLLM(Protocol):
-    """A model that can score a yes/no question in one forward pass (no generation)."""
+    """A model that can score a yes/no question in one forward pass (no generation).
+    Checkable at run time: llama.cpp in-process can, a server cannot (it answers a
+    grammar-constrained yes/no instead)."""
 
     name: str
 

@@ -18,12 +18,12 @@ import heapq
 import itertools
 import queue
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from core.errors import Cancelled
-from models.llm import LLM, ChatMessage
+from models.llm import LLM, ChatMessage, ChoiceLLM
 
 
 class Priority(enum.IntEnum):
@@ -72,14 +72,18 @@ class LLMJob:
 
 
 class LLMWorker:
-    def __init__(self, llm: LLM) -> None:
+    """``on_start``, when given, is called on the worker thread with each job as it
+    begins to run (a job cancelled while it waited never starts): a view can show that
+    the model is busy, and a test can see the order the queue ran its jobs in."""
+
+    def __init__(self, llm: LLM, on_start: Callable[[LLMJob], None] | None = None) -> None:
         self.llm = llm
         self.name = llm.name
         self._heap: list[tuple[int, int, LLMJob]] = []
         self._numbers = itertools.count()
         self._wake = threading.Condition()
         self._closed = False
-        self.started: list[int] = []  # job numbers, in the order they began to run
+        self._on_start = on_start
         self._thread = threading.Thread(target=self._run, name="rememora-llm", daemon=True)
         self._thread.start()
 
@@ -145,11 +149,11 @@ class LLMWorker:
     def _run(self) -> None:
         while (job := self._next()) is not None:
             try:
+                if not job.cancelled and self._on_start is not None:
+                    self._on_start(job)
                 if not job.cancelled and job.call is not None:
-                    self.started.append(job.number)
                     job.result = job.call(self.llm)
                 elif not job.cancelled:
-                    self.started.append(job.number)
                     stream = self.llm.stream_chat(job.messages, job.max_tokens)
                     try:
                         for piece in stream:
@@ -157,9 +161,8 @@ class LLMWorker:
                                 break
                             job._pieces.put(piece)
                     finally:
-                        close = getattr(stream, "close", None)
-                        if close is not None:
-                            close()
+                        if isinstance(stream, Generator):  # stop the model's generation now
+                            stream.close()
             except Exception as exc:  # handed to the caller, who reads the stream
                 job._pieces.put(exc)
             finally:
@@ -168,9 +171,9 @@ class LLMWorker:
 
 
 class QueuedModel:
-    """The worker's model as a :class:`~models.llm.JsonLLM` (and, when the model can,
-    a :class:`~models.llm.ChoiceLLM`) whose calls wait in the queue at ``priority``: the
-    ingest extracts through it, so a question asked meanwhile goes first."""
+    """The worker's model as a :class:`~models.llm.JsonLLM` whose calls wait in the queue
+    at ``priority``: the ingest extracts through it, so a question asked meanwhile goes
+    first. :func:`queued_model` picks the subclass that can also score yes/no."""
 
     def __init__(self, worker: LLMWorker, priority: Priority) -> None:
         self.name = worker.name
@@ -186,13 +189,18 @@ class QueuedModel:
             )
         )
 
-    def __getattr__(self, name: str) -> Any:
-        if name == "yes_no_margin" and hasattr(self._worker.llm, name):
 
-            def yes_no_margin(messages: Sequence[ChatMessage]) -> float:
-                return float(
-                    self._worker.call(lambda llm: llm.yes_no_margin(messages), self._priority)
-                )
+class QueuedChoiceModel(QueuedModel):
+    """A :class:`QueuedModel` that is also a :class:`~models.llm.ChoiceLLM`, for a model
+    that can score a yes/no question in one forward pass (llama.cpp in-process)."""
 
-            return yes_no_margin
-        raise AttributeError(name)
+    def yes_no_margin(self, messages: Sequence[ChatMessage]) -> float:
+        return float(self._worker.call(lambda llm: llm.yes_no_margin(messages), self._priority))
+
+
+def queued_model(worker: LLMWorker, priority: Priority) -> QueuedModel:
+    """The worker's model behind the queue at ``priority``, able to score yes/no exactly
+    when the model itself can (the router then asks for margins, not JSON)."""
+    if isinstance(worker.llm, ChoiceLLM):
+        return QueuedChoiceModel(worker, priority)
+    return QueuedModel(worker, priority)

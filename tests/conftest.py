@@ -48,6 +48,15 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 
 
 @pytest.fixture(scope="session")
+def qapp_cls() -> type[object]:
+    """pytest-qt makes the session's QApplication from this class: one that can time its
+    UI-thread handlers (tests/ui_watchdog.py); it costs nothing while no test watches."""
+    from tests.ui_watchdog import WatchedApplication
+
+    return WatchedApplication
+
+
+@pytest.fixture(scope="session")
 def shared_models(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """SmolLM2 assembled from its wheel and verified, once per session."""
     from models.assembly import ensure_model_file

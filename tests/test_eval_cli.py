@@ -109,7 +109,7 @@ def test_eval_locomo_on_a_slice(data_dir: Path, tmp_path: Path) -> None:
             (q["category"], clean_locomo_evidence(q["evidence"]), line["ranked"])
             for q, line in zip(qa, lines)
         ]
-    )
+    ).to_json()
     assert again["overall_1_4"]["recall@10"] == pytest.approx(report["overall_1_4"]["recall@10"])
     unknown = run_cli(
         data_dir,
@@ -160,5 +160,5 @@ def test_eval_longmemeval_on_a_slice(data_dir: Path, tmp_path: Path) -> None:
     assert all(":" in t for t in lines[0]["ranked"]) and len(lines[0]["ranked"]) >= 20
     again = longmemeval_scores(
         [(first["question_id"], first["question_type"], evidence, lines[0]["ranked"])]
-    )
+    ).to_json()
     assert again["overall"]["recall_all@10"] == report["overall"]["recall_all@10"]

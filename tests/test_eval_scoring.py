@@ -54,14 +54,26 @@ def test_locomo_scores_per_category_and_pooled_over_1_to_4() -> None:
         (2, [], ["D1:1"]),  # no evidence: not scored
     ]
     scores = locomo_scores(rows)
-    assert scores["categories"]["1"]["recall@1"] == 0.5
-    assert scores["categories"]["1"]["recall@5"] == 1.0
-    assert scores["categories"]["5"]["recall@20"] == 0.0
-    assert "2" not in scores["categories"]
-    assert scores["overall_1_4"]["questions"] == 2
-    assert scores["overall_1_4"]["recall@1"] == pytest.approx(0.75)
-    assert scores["overall_1_4"]["mrr"] == pytest.approx(1.0)
-    assert scores["unscored_questions"] == 1
+    assert scores.categories["1"].recall[1] == 0.5
+    assert scores.categories["1"].recall[5] == 1.0
+    assert scores.categories["5"].recall[20] == 0.0
+    assert "2" not in scores.categories
+    assert scores.overall_1_4 is not None
+    assert scores.overall_1_4.questions == 2
+    assert scores.overall_1_4.recall[1] == pytest.approx(0.75)
+    assert scores.overall_1_4.mrr == pytest.approx(1.0)
+    assert scores.unscored_questions == 1
+    # the JSON that `rememora eval` writes keeps the published keys
+    assert scores.categories["1"].to_json() == {
+        "recall@1": 0.5,
+        "recall@5": 1.0,
+        "recall@10": 1.0,
+        "recall@20": 1.0,
+        "mrr": 1.0,
+        "questions": 1,
+    }
+    assert set(scores.to_json()) == {"categories", "overall_1_4", "unscored_questions"}
+    assert locomo_scores([(2, [], ["D1:1"])]).to_json()["overall_1_4"] == {}
 
 
 def test_longmemeval_leaves_abstention_questions_out() -> None:
@@ -72,12 +84,23 @@ def test_longmemeval_leaves_abstention_questions_out() -> None:
         ("q4", "knowledge-update", [], ["s1:0"]),  # no evidence turn: not scored
     ]
     scores = longmemeval_scores(rows)
-    assert scores["excluded_abstention"] == 1
-    overall = scores["overall"]
-    assert overall["questions"] == 2
-    assert overall["recall_all@5"] == 1.0
-    assert scores["by_type"]["multi-session"]["recall_any@10"] == 1.0
-    assert "knowledge-update" not in scores["by_type"]
+    assert scores.excluded_abstention == 1
+    overall = scores.overall
+    assert overall is not None
+    assert overall.questions == 2
+    assert overall.recall_all[5] == 1.0
+    assert scores.by_type["multi-session"].recall_any[10] == 1.0
+    assert "knowledge-update" not in scores.by_type
+    assert list(overall.to_json()) == [
+        "recall_all@5",
+        "recall_any@5",
+        "recall_all@10",
+        "recall_any@10",
+        "recall_all@20",
+        "recall_any@20",
+        "questions",
+    ]
+    assert set(scores.to_json()) == {"by_type", "overall", "excluded_abstention"}
 
 
 def test_percentile_nearest_rank() -> None:

@@ -12,10 +12,13 @@ from core.service import Service
 @pytest.fixture
 def window(qtbot, service: Service) -> MainWindow:  # type: ignore[no-untyped-def]
     shown = MainWindow(service)
+    # no background ingest here (it has its own test): on a slow machine its timer fires
+    # during a long test, and an extraction call in flight cannot be cancelled
+    shown.background.timer.stop()
     qtbot.addWidget(shown)
     shown.show()
     yield shown
-    shown.ops.wait()
+    assert shown.finish()
 
 
 @pytest.mark.llm
@@ -23,6 +26,8 @@ def test_remember_then_ask_streams_answer_from_worker(qtbot, window: MainWindow)
     window.note.setText("I left my umbrella at the Rialto cafe.")
     with qtbot.waitSignal(window.memory_added, timeout=60_000):
         window.remember_button.click()
+    # the status line is re-read by a query op once the turn's changes go out
+    qtbot.waitUntil(lambda: "2 memories" in window.status_label.text(), timeout=10_000)
     assert "2 memories" in window.status_label.text()
 
     tokens: list[str] = []
@@ -94,6 +99,9 @@ def test_background_ingest_makes_typed_memories_without_a_click(qtbot, data_dir,
 
         qtbot.waitUntil(lambda: not shown.background.running and bool(extracted()), timeout=300_000)
         assert service.pending_ingest() == 0
+        total = sum(service.status().memories.values())
+        # the ingest's changes make the status line read the figures again (a query op)
+        qtbot.waitUntil(lambda: f"{total} memories" in shown.status_label.text(), timeout=10_000)
         vault = service.list_memories(MemoryType.VAULT)
         assert any("Rua Augusta" in service.vault_value(m.id) for m in vault)
         status = shown.status_label.text()
@@ -104,5 +112,50 @@ def test_background_ingest_makes_typed_memories_without_a_click(qtbot, data_dir,
             re.search(r"\d ADD episodic", status)
             and f"{sum(service.status().memories.values())} memories" in status
         )
-        assert shown.background.maybe_start() is False  # nothing pending: no new run
+        with qtbot.waitSignal(shown.background.checked, timeout=10_000) as checked:
+            shown.background.maybe_start()  # the pending count is read by a query op
+        assert checked.args[0] is False  # nothing pending: no new run
         shown.close()
+
+
+@pytest.mark.llm
+def test_sources_show_the_memories_as_changes_rewrite_them(qtbot, window: MainWindow) -> None:  # type: ignore[no-untyped-def]
+    """The sources list re-reads the memories it shows when a write names their type:
+    here the vault filing that masks an account number in the raw record it cites."""
+    from core.changes import Changes
+    from core.ingest.batch_extraction import BatchExtraction, pattern_vault_candidates
+    from core.ingest.pipeline import IngestReport, apply_extraction
+    from core.ingest.reconcile import Reconciler
+    from core.records import MemoryType
+    from core.store import batches as batch_log
+    from core.store.vault import MASK
+
+    secret = "4402 9917 3385"
+    service = window.service
+    window.note.setText(f"My bank account number is {secret}.")
+    with qtbot.waitSignal(window.memory_added, timeout=60_000):
+        window.remember_button.click()
+    window.question.setText("What is my bank account number?")
+    with qtbot.waitSignal(window.answer_finished, timeout=120_000):
+        window.ask_button.click()
+    shown = [window.sources.item(i).text() for i in range(window.sources.count())]
+    assert any(secret in text for text in shown), shown
+
+    def file_the_vault_entry(_context: object) -> IngestReport:
+        [batch] = batch_log.pending_batches(service.store)
+        events = service.events(list(batch.event_ids))
+        found = BatchExtraction((), (MemoryType.VAULT,), tuple(pattern_vault_candidates(events)))
+        runtime = service.runtime
+        reconciler = Reconciler(service.store, runtime.index, runtime.embedder, runtime.cipher)
+        report = IngestReport()
+        apply_extraction(service.store, reconciler, batch.id, found, report)
+        return report
+
+    window.store_ops.write(file_the_vault_entry, Changes.of_ingest, lambda _r: None, pytest.fail)
+
+    def masked() -> bool:
+        texts = [window.sources.item(i).text() for i in range(window.sources.count())]
+        return len(texts) == len(shown) and all(secret not in t for t in texts)
+
+    qtbot.waitUntil(masked, timeout=30_000)
+    assert any(MASK in window.sources.item(i).text() for i in range(window.sources.count()))

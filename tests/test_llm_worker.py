@@ -16,11 +16,15 @@ from models.registry import SMOLLM2
 pytestmark = pytest.mark.llm
 
 STORY = [ChatMessage("user", "Tell a long story about a dragon who learns to bake bread.")]
+STARTED: list[int] = []  # job numbers, in the order the worker began to run them
 
 
 @pytest.fixture(scope="module")
 def worker(shared_models: Path) -> Iterator[LLMWorker]:
-    running = LLMWorker(LlamaCppLLM("smollm2-135m", shared_models / SMOLLM2.filename, n_ctx=512))
+    running = LLMWorker(
+        LlamaCppLLM("smollm2-135m", shared_models / SMOLLM2.filename, n_ctx=512),
+        on_start=lambda job: STARTED.append(job.number),
+    )
     yield running
     running.close()
 
@@ -40,7 +44,7 @@ def test_questions_run_before_ingest_before_consolidation(worker: LLMWorker) -> 
     for job in (blocker, sleep, ingest, question):
         assert job.finished.wait(300)
     list(pieces)
-    order = worker.started[-4:]
+    order = STARTED[-4:]
     assert order == [blocker.number, question.number, ingest.number, sleep.number]
     assert question.text().strip()
 
@@ -78,7 +82,7 @@ def test_cancelling_a_waiting_job_means_it_never_runs(worker: LLMWorker) -> None
     list(pieces)
     with pytest.raises(Cancelled):
         waiting.text()
-    assert waiting.number not in worker.started
+    assert waiting.number not in STARTED
 
 
 def test_the_worker_is_an_llm_for_the_answering_code(worker: LLMWorker) -> None:
@@ -92,9 +96,9 @@ def test_ingest_json_calls_wait_behind_a_question(worker: LLMWorker) -> None:
     import threading
     import time
 
-    from models.llm_worker import QueuedModel
+    from models.llm_worker import queued_model
 
-    model = QueuedModel(worker, Priority.INGEST)
+    model = queued_model(worker, Priority.INGEST)
     schema = {
         "type": "object",
         "required": ["word"],
@@ -115,5 +119,5 @@ def test_ingest_json_calls_wait_behind_a_question(worker: LLMWorker) -> None:
     list(pieces)
     caller.join(300)
     assert set(json.loads(answer["json"])) == {"word"}  # grammar-constrained, through the worker
-    assert worker.started[-3:] == [blocker.number, question.number, question.number - 1]
+    assert STARTED[-3:] == [blocker.number, question.number, question.number - 1]
     assert isinstance(model.yes_no_margin(_short("yes")), float)  # llama.cpp can score yes/no

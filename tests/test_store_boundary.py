@@ -51,3 +51,20 @@ def test_the_check_sees_what_it_forbids(tmp_path: Path) -> None:
         encoding="utf-8",
     )
     assert len(_offences(sample)) == 3
+
+
+def _service_internals(path: Path) -> list[str]:
+    """``.store`` / ``.runtime`` reached on anything: the ledger and the runtimes are the
+    evaluation layer's and the tests'; the GUI, the CLI and the bench scripts use verbs."""
+    tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
+    return [
+        f"{path}:{node.lineno}: .{node.attr}"
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Attribute) and node.attr in {"store", "runtime"}
+    ]
+
+
+def test_app_and_bench_use_the_service_verbs_only() -> None:
+    files = [p for layer in ("app", "bench") for p in (REPO / layer).rglob("*.py")]
+    offences = [line for path in files for line in _service_internals(path)]
+    assert files and not offences, "\n".join(offences)

@@ -5,14 +5,15 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
-from typing import Any
 
+from app.commands.subparsers import Subparsers
 from app.progress_bar import TerminalProgress
 from core.service import Service
+from evaluation.kv_bench import KVBenchResult
 from evaluation.kv_bench import bench_kv as run_bench_kv
 
 
-def register(commands: Any) -> None:
+def register(commands: Subparsers) -> None:
     bench = commands.add_parser("bench", help="measure the local runtime").add_subparsers(
         dest="bench_command", metavar="WHAT", required=True
     )
@@ -46,13 +47,13 @@ def bench_kv(service: Service, args: argparse.Namespace) -> int:
         )
     print(json.dumps(result.details, indent=2))
     if args.json:
-        write_result(args.json, result.headline, result.details)
+        write_result(args.json, result)
     return 0
 
 
-def write_result(out: Path, headline: dict[str, Any], details: dict[str, Any]) -> None:
+def write_result(out: Path, result: KVBenchResult) -> None:
     """OUT gets exactly the issue's keys; OUT.details.json everything measured."""
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(headline, indent=2) + "\n", encoding="utf-8")
+    out.write_text(json.dumps(result.headline, indent=2) + "\n", encoding="utf-8")
     details_file = out.with_name(out.stem + ".details.json")
-    details_file.write_text(json.dumps(details, indent=2) + "\n", encoding="utf-8")
+    details_file.write_text(json.dumps(result.details, indent=2) + "\n", encoding="utf-8")

@@ -7,14 +7,15 @@ import argparse
 import json
 import time
 from pathlib import Path
-from typing import Any
 
+from app.commands.subparsers import Subparsers
 from app.progress_bar import TerminalProgress
 from core.errors import RememoraError
 from core.service import Service
+from evaluation.replay import replay_and_score
 
 
-def register(commands: Any) -> None:
+def register(commands: Subparsers) -> None:
     capture = commands.add_parser("capture", help="capture the screen into memory (headless)")
     how_long = capture.add_mutually_exclusive_group()
     how_long.add_argument("--once", action="store_true", help="one frame, then stop")
@@ -78,8 +79,8 @@ def run_replay(service: Service, args: argparse.Namespace) -> int:
     if args.sessions is not None and args.sessions < 1:
         raise RememoraError("--sessions needs a positive number")
     with TerminalProgress() as progress:
-        report = service.replay(
-            args.folder, naive=args.naive, limit_sessions=args.sessions, progress=progress
+        report = replay_and_score(
+            service, args.folder, naive=args.naive, limit_sessions=args.sessions, progress=progress
         )
     data = report.to_json()
     summary = {k: v for k, v in data.items() if k != "per_session"}

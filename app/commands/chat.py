@@ -5,13 +5,13 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any
 
+from app.commands.subparsers import Subparsers
 from app.progress_bar import TerminalProgress
 from core.service import Service
 
 
-def register(commands: Any) -> None:
+def register(commands: Subparsers) -> None:
     chat = commands.add_parser("chat", help="add chat turns").add_subparsers(
         dest="chat_command", metavar="ACTION", required=True
     )

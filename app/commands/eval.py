@@ -6,8 +6,8 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
-from typing import Any
 
+from app.commands.subparsers import Subparsers
 from app.progress_bar import TerminalProgress
 from core.service import Service
 from evaluation.options import EvalOptions
@@ -45,7 +45,7 @@ def _common(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def register(commands: Any) -> None:
+def register(commands: Subparsers) -> None:
     evals = commands.add_parser("eval", help="retrieval benchmarks (LOCOMO, LongMemEval)")
     which = evals.add_subparsers(dest="eval_command", metavar="BENCHMARK", required=True)
     locomo = which.add_parser("locomo", help="LOCOMO evidence recall per category")
@@ -75,9 +75,11 @@ def run_eval(service: Service, args: argparse.Namespace) -> int:
             service, args.eval_command, args.file, options, conversations, args.embedder, progress
         )
     args.json_out.parent.mkdir(parents=True, exist_ok=True)
-    args.json_out.write_text(json.dumps(report, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-    overall: dict[str, float] = report.get("overall_1_4") or report.get("overall") or {}
+    args.json_out.write_text(
+        json.dumps(report.to_json(), indent=2, sort_keys=True) + "\n", encoding="utf-8"
+    )
+    overall = report.overall
     scores = "  ".join(f"{k} {v:.3f}" for k, v in sorted(overall.items()) if k != "questions")
-    print(f"{args.eval_command}: {scores}  p95 {report['query_ms_p95']:.1f} ms")
+    print(f"{args.eval_command}: {scores}  p95 {report.facts.query_ms_p95:.1f} ms")
     print(f"wrote {args.json_out}")
     return 0

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
 
+from app.commands.subparsers import Subparsers
 from app.progress_bar import TerminalProgress
 from core.service import Service
 
 
-def register(commands: Any) -> None:
+def register(commands: Subparsers) -> None:
     commands.add_parser("status", help="counts per type, store size, model in use").set_defaults(
         handler=status
     )
@@ -45,26 +45,27 @@ def _print_capture(service: Service) -> None:
     if health is None:
         print("capture: never run")
         return
-    age = health.get("last_frame_age_s")
-    reason = f" ({health['pause_reason']})" if health.get("pause_reason") else ""
+    age = health.last_frame_age_s
+    reason = f" ({health.pause_reason})" if health.pause_reason else ""
     print(
-        f"capture: {health['state']}{reason}; last frame "
-        + (f"{float(age):.0f} s ago" if age is not None else "never")
+        f"capture: {health.state}{reason}; last frame "
+        + (f"{age:.0f} s ago" if age is not None else "never")
+    )
+    counters = health.counters
+    print(
+        f"  frames {counters.frames}: kept {counters.kept}, deduplicated "
+        f"{counters.dedup_exact} exact + {counters.dedup_similar} similar, dropped "
+        f"{counters.dropped_private} private + {counters.dropped_backlog} backlog"
     )
     print(
-        f"  frames {health['frames']}: kept {health['kept']}, deduplicated "
-        f"{health['dedup_exact']} exact + {health['dedup_similar']} similar, dropped "
-        f"{health['dropped_private']} private + {health['dropped_backlog']} backlog"
+        f"  OCR queue {health.ocr_queue}, read {counters.ocr_frames} frames, "
+        f"capture thread CPU {100 * health.capture_cpu_share:.1f}% of a core"
     )
+    days = health.days_of_history
     print(
-        f"  OCR queue {health['ocr_queue']}, read {health['ocr_frames']} frames, "
-        f"capture thread CPU {100 * float(health['capture_cpu_share']):.1f}% of a core"
-    )
-    days = health.get("days_of_history")
-    print(
-        f"  media {int(health['media_bytes']) / 1e6:.1f} MB in {health['media_files']} frames "
-        f"of {int(health['media_budget_bytes']) / 1e9:.1f} GB budget"
-        + (f" (~{float(days):.0f} days of history)" if days else "")
+        f"  media {health.media_bytes / 1e6:.1f} MB in {health.media_files} frames "
+        f"of {health.media_budget_bytes / 1e9:.1f} GB budget"
+        + (f" (~{days:.0f} days of history)" if days else "")
     )
 
 

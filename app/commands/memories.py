@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import argparse
 import json
-from typing import Any
 
+from app.commands.subparsers import Subparsers
 from core.records import MemoryId, MemoryType
 from core.service import Service
 
 
-def register(commands: Any) -> None:
+def register(commands: Subparsers) -> None:
     memories = commands.add_parser("memories", help="inspect memories").add_subparsers(
         dest="memories_command", metavar="ACTION", required=True
     )

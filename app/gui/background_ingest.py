@@ -1,11 +1,13 @@
 """The app's background ingest: typed memories from pending events without a button.
 
-A timer looks every ``ingest.background_interval_s`` seconds; when there is pending work
-(events not recorded, batches not extracted), the user has not typed or run anything for
-``ingest.idle_s`` seconds and no ingest is running, it runs `Service.ingest` on its own
-`OpRunner` (its own thread: the UI never blocks, and a question asked meanwhile runs on
-the window's runner). The ingest reaches the model through the worker's queue at ingest
-priority, so that question's generation goes before the ingest's next model call.
+A timer looks every ``ingest.background_interval_s`` seconds; when the user has not
+typed or run anything for ``ingest.idle_s`` seconds and no ingest is running, it asks the
+store executor how much work is pending (events not recorded, batches not extracted: a
+read, so a query op, never on the UI thread). With work pending it runs `Service.ingest`
+as a job on its own `OpRunner` (its own thread: the UI never blocks, and a question
+asked meanwhile runs on the window's runner). The ingest reaches the model through the
+worker's queue at ingest priority, so that question's generation goes before the
+ingest's next model call. When it ends, the memory types it wrote go out as `Changes`.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ from PySide6.QtCore import QObject, QTimer, Signal
 
 from app.gui.errors import describe
 from app.gui.ops import OpContext, OpRunner
+from app.gui.store_ops import StoreOps
+from core.changes import Changes
 from core.ingest.pipeline import IngestReport
 from core.service import Service
 
@@ -23,15 +27,18 @@ from core.service import Service
 class BackgroundIngest(QObject):
     progressed = Signal(str)  # a status line while it runs
     finished = Signal(object)  # IngestReport, or the error
+    checked = Signal(bool)  # a due check found work and started an ingest, or did not
 
-    def __init__(self, service: Service, parent: QObject | None = None) -> None:
+    def __init__(self, service: Service, ops: StoreOps, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.service = service
+        self.ops = ops
         self.runner = OpRunner(self)
         settings = service.settings.ingest
         self.idle_s = settings.idle_s
         self._last_activity = time.monotonic()
         self._running: OpContext | None = None
+        self._checking = False
         self.timer = QTimer(self, interval=max(1, int(settings.background_interval_s * 1000)))
         self.timer.timeout.connect(self.maybe_start)
         if settings.background_interval_s > 0:
@@ -45,21 +52,51 @@ class BackgroundIngest(QObject):
         """The user typed or started something: wait ``idle_s`` before the next ingest."""
         self._last_activity = time.monotonic()
 
+    def _due(self) -> bool:
+        idle = time.monotonic() - self._last_activity >= self.idle_s
+        return idle and not self.running and not self.ops.closed
+
     def maybe_start(self) -> bool:
-        """Start an ingest if one is due; True if it started."""
-        if self.running or time.monotonic() - self._last_activity < self.idle_s:
-            return False
-        if self.service.pending_ingest() == 0:
+        """If an ingest may be due, ask the store executor for pending work; True if a
+        check was queued. `checked` says what the check found."""
+        if self._checking or not self._due():
             return False
 
+        def pending(_context: OpContext) -> int:
+            return self.service.pending_ingest()
+
+        self._checking = (
+            self.ops.query(pending, self._on_pending, self._on_check_failed) is not None
+        )
+        return self._checking
+
+    def _on_pending(self, count: int) -> None:
+        self._checking = False
+        started = count > 0 and self._due()
+        if started:
+            self._start()
+        self.checked.emit(started)
+
+    def _on_check_failed(self, error: BaseException) -> None:
+        self._checking = False
+        self.progressed.emit(f"Background ingest: cannot read the store: {describe(error)}")
+        self.checked.emit(False)
+
+    def _start(self) -> None:
         def work(context: OpContext) -> IngestReport:
             return self.service.ingest(context)
 
-        self._running = self.runner.start(
-            work, self._done, self._failed, on_progress=self._on_progress
+        self._running = self.ops.job(
+            self.runner,
+            work,
+            Changes.of_ingest,
+            self._done,
+            self._failed,
+            initiator=self,
+            on_progress=self._on_progress,
         )
-        self.progressed.emit("Background ingest: starting")
-        return True
+        if self._running is not None:
+            self.progressed.emit("Background ingest: starting")
 
     def _on_progress(self, done: int, total: int, label: str) -> None:
         count = f" {done}/{total}" if total > 0 else ""

@@ -14,7 +14,8 @@ from core.service import Service
 
 
 def run_gui(data_dir: Path, screenshots: Path | None = None, question: str | None = None) -> int:
-    app = QApplication.instance() or QApplication(sys.argv)
+    existing = QApplication.instance()
+    app = existing if isinstance(existing, QApplication) else QApplication(sys.argv)
     app.setApplicationName("Rememora")
     if screenshots is None and ask_running_instance_to_show(data_dir):
         print("Rememora is already running on this data directory; showed its window.")
@@ -44,5 +45,6 @@ def run_gui(data_dir: Path, screenshots: Path | None = None, question: str | Non
         finally:
             instance.close()
     finally:
-        controls.stop()
+        controls.shutdown()
+        window.finish()
         service.close()

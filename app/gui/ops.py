@@ -1,17 +1,23 @@
-"""One way to run core work off the UI thread (after Anki's CollectionOp).
+"""One way to run core work off the UI thread (after Anki's ``CollectionOp``).
 
-`OpRunner` owns a single-thread pool, so store work runs one op at a time, in order.
-An op gets an `OpContext` that is core's progress sink and a token stream; success,
-failure, progress and tokens come back to the UI thread as Qt signals.
+An `OpRunner` owns one worker thread, so the ops started on it run one at a time, in
+order. An op gets an `OpContext`, which is core's progress sink and a token stream;
+success, failure, progress and tokens come back to the UI thread as Qt signals. The store
+executor (`app.gui.store_ops.StoreOps`) is one runner; each long job (ask, background
+ingest) has its own, so that neither waits for the other.
 """
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import TypeVar
 
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
+from shiboken6 import isValid
+
+T = TypeVar("T")
+ProgressSlot = Callable[[int, int, str], None]
 
 
 class OpContext(QObject):
@@ -41,7 +47,7 @@ class OpContext(QObject):
 
 
 class _Runnable(QRunnable):
-    def __init__(self, fn: Callable[[OpContext], Any], context: OpContext) -> None:
+    def __init__(self, fn: Callable[[OpContext], object], context: OpContext) -> None:
         super().__init__()
         self._fn = fn
         self._context = context
@@ -56,38 +62,59 @@ class _Runnable(QRunnable):
 
 
 class OpRunner(QObject):
+    """One worker thread; its ops run in the order they were started."""
+
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._pool = QThreadPool(self)
         self._pool.setMaxThreadCount(1)
         self._live: set[OpContext] = set()
 
+    @property
+    def busy(self) -> bool:
+        """An op is queued or running (its result not delivered yet)."""
+        return bool(self._live)
+
     def start(
         self,
-        fn: Callable[[OpContext], Any],
-        on_success: Callable[[Any], None],
+        fn: Callable[[OpContext], T],
+        on_success: Callable[[T], None],
         on_failure: Callable[[BaseException], None],
         *,
         on_token: Callable[[str], None] | None = None,
-        on_progress: Callable[[int, int, str], None] | None = None,
+        on_progress: ProgressSlot | None = None,
     ) -> OpContext:
         """Run `fn` on the worker thread; every slot is connected before it starts.
 
         A signal emitted by the worker before a slot is connected is lost, so token and
-        progress slots are taken here rather than connected to the returned context.
+        progress slots are taken here rather than connected to the returned context. A
+        result that arrives after this runner (and so its owner) was deleted is dropped.
         """
         context = OpContext()
         self._live.add(context)
-        context.succeeded.connect(on_success)
-        context.failed.connect(on_failure)
+
+        def succeeded(result: T) -> None:
+            self._live.discard(context)
+            if isValid(self):  # the window that owns this runner may be gone by now
+                on_success(result)
+
+        def failed(error: BaseException) -> None:
+            self._live.discard(context)
+            if isValid(self):
+                on_failure(error)
+
+        context.succeeded.connect(succeeded)
+        context.failed.connect(failed)
         if on_token is not None:
             context.token.connect(on_token)
         if on_progress is not None:
             context.progressed.connect(on_progress)
-        context.succeeded.connect(lambda _r: self._live.discard(context))
-        context.failed.connect(lambda _e: self._live.discard(context))
         self._pool.start(_Runnable(fn, context))
         return context
+
+    def cancel_all(self) -> None:
+        for context in self._live:
+            context.cancel()
 
     def wait(self, msecs: int = 30000) -> bool:
         return self._pool.waitForDone(msecs)

@@ -18,6 +18,11 @@ def save_views(
     folder.mkdir(parents=True, exist_ok=True)
     window.show()
     QApplication.processEvents()
+    if not window.has_figures:  # the status line's first read is an op: wait for it
+        loop = QEventLoop()
+        window.status_shown.connect(lambda _report: loop.quit())
+        QTimer.singleShot(timeout_ms, loop.quit)
+        loop.exec()
     if question:
         loop = QEventLoop()
         window.answer_finished.connect(lambda _result: loop.quit())

@@ -16,12 +16,13 @@ from __future__ import annotations
 import re
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import takewhile
 from string import Template
 
 import assets
+from core.changes import NO_CHANGES, Changes
 from core.records import Memory, MemoryId, MemoryType, SearchHit
 from models.llm import LLM, ChatMessage
 
@@ -31,11 +32,24 @@ _CITATION = re.compile(r"\[(\d+(?:\s*,\s*\d+)*)\]")
 
 @dataclass(frozen=True)
 class Answer:
+    """``cited``: the memories the answer cites by number, in citation order; ``context``:
+    every memory the prompt showed, in prompt order. ``memories`` holds the records of
+    `sources` (so a view shows them without reading the store again); ``changes`` is what
+    answering wrote (events it recorded first, access counts of the sources)."""
+
     question: str
     text: str
     cited: tuple[MemoryId, ...]
     context: tuple[MemoryId, ...]
     used_llm: bool
+    memories: tuple[Memory, ...] = ()
+    changes: Changes = field(default=NO_CHANGES, compare=False)
+
+    @property
+    def sources(self) -> tuple[MemoryId, ...]:
+        """What the answer rests on: the cited memories, or, when the model cited none by
+        number, every memory it was shown."""
+        return self.cited or self.context
 
 
 def _when(memory: Memory) -> str:
@@ -145,8 +159,13 @@ def answer(
         on_token(piece)
     text = "".join(pieces).strip()
     aliases = [hit.memory.id for hit in hits]
-    return Answer(question, text, parse_citations(text, aliases), tuple(aliases), used_llm=True)
-
-
-def core_blocks(memories: Sequence[Memory]) -> list[Memory]:
-    return [m for m in memories if m.type is MemoryType.CORE]
+    cited = parse_citations(text, aliases)
+    shown = {hit.memory.id: hit.memory for hit in hits}
+    return Answer(
+        question,
+        text,
+        cited,
+        tuple(aliases),
+        used_llm=True,
+        memories=tuple(shown[memory_id] for memory_id in cited or aliases),
+    )

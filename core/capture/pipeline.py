@@ -10,10 +10,11 @@ never waits for OCR: a full queue drops the frame and counts it.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass, fields, replace
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from core.capture.frames import Deduper, Frame, Verdict
 from core.capture.media import MediaCounter, MediaStore
@@ -51,6 +52,33 @@ class CaptureCounters:
 
     def to_json(self) -> dict[str, object]:
         return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, object]) -> CaptureCounters:
+        """The counters in a health file; a missing or mistyped value reads as zero."""
+        read: dict[str, Any] = {}
+        for item in fields(cls):
+            value, default = data.get(item.name), item.default
+            if isinstance(default, str):
+                read[item.name] = value if isinstance(value, str) else default
+            elif isinstance(default, float):
+                read[item.name] = json_float(value) or default
+            else:
+                read[item.name] = json_int(value)
+        return cls(**read)
+
+
+def json_float(value: object) -> float | None:
+    """A number read from JSON (int or float, not bool), or None."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value)
+
+
+def json_int(value: object) -> int:
+    """An integer read from JSON; anything else reads as zero."""
+    number = json_float(value)
+    return int(number) if number is not None else 0
 
 
 def frame_id_for(at: datetime, seq: int) -> str:
@@ -217,15 +245,7 @@ class CapturePipeline:
             self.counters.ocr_failed += 1
         self.errors.append(f"{job.frame_id}: OCR failed: {error}")
 
-    def snapshot(self) -> dict[str, object]:
+    def counters_now(self) -> CaptureCounters:
+        """A copy of the counters, consistent with each other."""
         with self._lock:
-            data = self.counters.to_json()
-        data["ocr_queue"] = self.ocr.waiting
-        usage = self.media.usage()
-        data["media_files"] = usage.files
-        data["media_bytes"] = usage.bytes
-        data["media_deleted"] = self.media.deleted
-        data["media_budget_bytes"] = usage.budget_bytes
-        data["days_of_history"] = usage.days_of_history
-        data["errors"] = self.errors[-3:]
-        return data
+            return replace(self.counters)

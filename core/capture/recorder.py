@@ -14,13 +14,14 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Protocol
 
 from core.capture.frames import Frame
-from core.capture.pipeline import CapturePipeline
+from core.capture.pipeline import CaptureCounters, CapturePipeline, json_float, json_int
 from core.capture.privacy import WindowInfo
 from core.capture.x11 import Grab
 from core.records import from_iso, to_iso, utcnow
@@ -199,36 +200,124 @@ class Recorder:
         """CPU time of the capture thread over its wall time (0..1 of one core)."""
         return self._cpu_s / self._wall_s if self._wall_s > 0 else 0.0
 
-    def health(self, state: str | None = None) -> dict[str, object]:
-        data = self.pipeline.snapshot()
-        data.update(
+    def health(self, state: str | None = None) -> CaptureHealth:
+        pipeline = self.pipeline
+        usage = pipeline.media.usage()
+        return CaptureHealth(
             state=state or self.state,
+            counters=pipeline.counters_now(),
+            ocr_queue=pipeline.ocr.waiting,
+            media_files=usage.files,
+            media_bytes=usage.bytes,
+            media_deleted=pipeline.media.deleted,
+            media_budget_bytes=usage.budget_bytes,
+            days_of_history=usage.days_of_history,
+            errors=tuple(pipeline.errors[-3:]),
             pause_reason=self.pause_reason,
-            paused_until=to_iso(self._paused_until) if self._paused_until else None,
+            paused_until=self._paused_until,
             capture_cpu_share=round(self.cpu_share, 4),
             interval_s=self.interval_s,
-            updated_at=to_iso(self._clock()),
+            updated_at=self._clock(),
         )
-        return data
 
     def write_health(self, state: str | None = None) -> None:
         self._health_written = time.monotonic()
         self._health_path.parent.mkdir(parents=True, exist_ok=True)
         partial = self._health_path.with_suffix(".part")
-        partial.write_text(json.dumps(self.health(state), indent=1), encoding="utf-8")
+        partial.write_text(json.dumps(self.health(state).to_json(), indent=1), encoding="utf-8")
         partial.replace(self._health_path)
 
 
-def read_health(path: Path) -> dict[str, object] | None:
+@dataclass(frozen=True)
+class CaptureHealth:
+    """What the capture loop reports: its state, counters, OCR queue and media use. The
+    loop writes it to a JSON file (flat: the counters' keys beside the others) that
+    `rememora status`, the tray and a later process read back with `from_json`."""
+
+    state: str  # recording, paused or stopped (the loop's own state, not `display_state`)
+    counters: CaptureCounters
+    ocr_queue: int = 0
+    media_files: int = 0
+    media_bytes: int = 0
+    media_deleted: int = 0
+    media_budget_bytes: int = 0
+    days_of_history: float | None = None
+    errors: tuple[str, ...] = ()
+    pause_reason: str = ""
+    paused_until: datetime | None = None
+    capture_cpu_share: float = 0.0
+    interval_s: float = 0.0
+    updated_at: datetime | None = None
+    last_frame_age_s: float | None = None  # as of reading (`with_age`); not in the file
+
+    @property
+    def last_frame_at(self) -> datetime | None:
+        stamp = self.counters.last_frame_at
+        return from_iso(stamp) if stamp else None
+
+    def with_age(self, now: datetime) -> CaptureHealth:
+        """This health with ``last_frame_age_s`` as of ``now`` (None: no frame yet)."""
+        last = self.last_frame_at
+        return replace(self, last_frame_age_s=(now - last).total_seconds() if last else None)
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            **self.counters.to_json(),
+            "ocr_queue": self.ocr_queue,
+            "media_files": self.media_files,
+            "media_bytes": self.media_bytes,
+            "media_deleted": self.media_deleted,
+            "media_budget_bytes": self.media_budget_bytes,
+            "days_of_history": self.days_of_history,
+            "errors": list(self.errors),
+            "state": self.state,
+            "pause_reason": self.pause_reason,
+            "paused_until": to_iso(self.paused_until) if self.paused_until else None,
+            "capture_cpu_share": self.capture_cpu_share,
+            "interval_s": self.interval_s,
+            "updated_at": to_iso(self.updated_at) if self.updated_at else None,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, object]) -> CaptureHealth:
+        """Read what `to_json` wrote; a missing or mistyped value reads as its default."""
+
+        def text(key: str) -> str:
+            value = data.get(key)
+            return value if isinstance(value, str) else ""
+
+        def moment(key: str) -> datetime | None:
+            try:
+                return from_iso(text(key)) if text(key) else None
+            except ValueError:
+                return None
+
+        errors = data.get("errors")
+        return cls(
+            state=text("state") or "stopped",
+            counters=CaptureCounters.from_json(data),
+            ocr_queue=json_int(data.get("ocr_queue")),
+            media_files=json_int(data.get("media_files")),
+            media_bytes=json_int(data.get("media_bytes")),
+            media_deleted=json_int(data.get("media_deleted")),
+            media_budget_bytes=json_int(data.get("media_budget_bytes")),
+            days_of_history=json_float(data.get("days_of_history")),
+            errors=tuple(str(e) for e in errors) if isinstance(errors, list) else (),
+            pause_reason=text("pause_reason"),
+            paused_until=moment("paused_until"),
+            capture_cpu_share=json_float(data.get("capture_cpu_share")) or 0.0,
+            interval_s=json_float(data.get("interval_s")) or 0.0,
+            updated_at=moment("updated_at"),
+        )
+
+
+def read_health(path: Path) -> CaptureHealth | None:
+    """The health file at ``path``, or None when there is none (or it is not JSON)."""
     try:
-        return dict(json.loads(path.read_text(encoding="utf-8")))
+        data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-
-
-def last_frame_age_s(health: dict[str, object], now: datetime) -> float | None:
-    stamp = health.get("last_frame_at")
-    return (now - from_iso(str(stamp))).total_seconds() if stamp else None
+    return CaptureHealth.from_json(data) if isinstance(data, dict) else None
 
 
 def display_state(state: str, last_frame_age: float | None, stale_after_s: float) -> str:

@@ -1,9 +1,9 @@
 """Replay a folder of screenshots through the live pipeline (gate, dedup, media, OCR,
 events), with capture times taken from file names such as
 ``2023-12-20_19-31-31-255913.jpg``. When the folder has an ``index.json`` of sessions
-(ScreenAgent's layout: ``session_id``, ``task_prompt_en``, ``images``), each session's
-prompt is asked through the real retrieval path and hit@1 / hit@5 are reported: a hit
-is a retrieved memory from a frame of a session with the same prompt."""
+(ScreenAgent's layout: ``session_id``, ``task_prompt_en``, ``images``), only those
+sessions' frames are fed, and the report names the sessions; scoring retrieval on them
+is the evaluation layer's (evaluation/replay.py)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import json
 import re
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -22,7 +22,6 @@ from core.capture.pipeline import CapturePipeline
 from core.capture.privacy import WindowInfo
 from core.errors import InputFileError
 from core.progress import NULL_PROGRESS, Progress, check_cancelled
-from core.records import SearchHit
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp"}
 _STAMP = re.compile(r"(\d{4})-(\d{2})-(\d{2})[_T ](\d{2})-(\d{2})-(\d{2})(?:-(\d{1,6}))?")
@@ -52,9 +51,13 @@ class ReplaySession:
     images: tuple[Path, ...]
 
 
-@dataclass
+@dataclass(frozen=True)
 class ReplayReport:
-    mode: str
+    """What feeding the folder cost: the pipeline's counters and the wall time (feeding
+    and recording the events), and the sessions of its index that were fed."""
+
+    mode: str  # "rememora", or "naive": no dedup, full-frame OCR of every frame
+    sessions: tuple[ReplaySession, ...] = ()
     frames: int = 0
     frames_kept: int = 0
     dropped_private: int = 0
@@ -68,14 +71,10 @@ class ReplayReport:
     media_bytes: int = 0
     text_bytes: int = 0
     wall_seconds: float = 0.0
-    queries: int = 0
-    hits_at_1: int = 0
-    hits_at_5: int = 0
-    per_session: list[dict[str, object]] = field(default_factory=list)
 
     def to_json(self) -> dict[str, object]:
         frames = max(self.frames, 1)
-        data: dict[str, object] = {
+        return {
             "mode": self.mode,
             "frames": self.frames,
             "frames_kept": self.frames_kept,
@@ -92,16 +91,6 @@ class ReplayReport:
             "text_bytes_per_frame": round(self.text_bytes / frames),
             "wall_seconds": round(self.wall_seconds, 1),
         }
-        if self.queries:
-            data.update(
-                {
-                    "queries": self.queries,
-                    "hit@1": round(self.hits_at_1 / self.queries, 3),
-                    "hit@5": round(self.hits_at_5 / self.queries, 3),
-                    "per_session": self.per_session,
-                }
-            )
-        return data
 
 
 def read_index(folder: Path, limit_sessions: int | None = None) -> list[ReplaySession]:
@@ -161,67 +150,38 @@ def feed(
     pipeline.drain()
 
 
-def score(
-    sessions: Sequence[ReplaySession],
-    frame_of_hit: Callable[[SearchHit], str | None],
-    search: Callable[[str], list[SearchHit]],
-    report: ReplayReport,
-    progress: Progress = NULL_PROGRESS,
-) -> None:
-    """hit@1 and hit@5 of each session's prompt, asked through ``search``."""
-    prompt_of = {str(path): s.prompt for s in sessions for path in s.images}
-    for done, session in enumerate(sessions, 1):
-        check_cancelled(progress)
-        hits = search(session.prompt)[:5]
-        prompts = [prompt_of.get(frame_of_hit(hit) or "") for hit in hits]
-        rank = next((i for i, p in enumerate(prompts) if p == session.prompt), None)
-        report.queries += 1
-        report.hits_at_1 += int(rank == 0)
-        report.hits_at_5 += int(rank is not None)
-        report.per_session.append(
-            {
-                "session_id": session.session_id,
-                "prompt": session.prompt,
-                "rank": rank,
-                "retrieved": len(hits),
-            }
-        )
-        progress.update(done, len(sessions), "scoring retrieval")
-
-
 def run_replay(
     folder: Path,
     make_pipeline: Callable[[], CapturePipeline],
     ingest: Callable[[Progress], object],
-    search: Callable[[str], list[SearchHit]],
-    frame_of_hit: Callable[[SearchHit], str | None],
     limit_sessions: int | None = None,
     progress: Progress = NULL_PROGRESS,
 ) -> ReplayReport:
     sessions = read_index(folder, limit_sessions)
     frames = list_frames(folder, sessions)
     pipeline = make_pipeline()
-    report = ReplayReport("naive" if pipeline.naive else "rememora")
     started = time.perf_counter()
     try:
         feed(pipeline, frames, progress)
     finally:
         pipeline.close()
     ingest(progress)
-    report.wall_seconds = time.perf_counter() - started
+    wall_seconds = time.perf_counter() - started
     counters = pipeline.counters
-    report.frames = counters.frames
-    report.frames_kept = counters.kept
-    report.dropped_private = counters.dropped_private
-    report.dedup_exact = counters.dedup_exact
-    report.dedup_similar = counters.dedup_similar
-    report.ocr_frames = counters.ocr_frames
-    report.ocr_full_frames = counters.ocr_full_frames
-    report.ocr_ms_total = counters.ocr_ms
-    report.ocr_cpu_ms_total = counters.ocr_cpu_ms
-    report.events = counters.events
-    report.media_bytes = counters.media_bytes_written
-    report.text_bytes = counters.text_bytes
-    if sessions:
-        score(sessions, frame_of_hit, search, report, progress)
-    return report
+    return ReplayReport(
+        "naive" if pipeline.naive else "rememora",
+        tuple(sessions),
+        frames=counters.frames,
+        frames_kept=counters.kept,
+        dropped_private=counters.dropped_private,
+        dedup_exact=counters.dedup_exact,
+        dedup_similar=counters.dedup_similar,
+        ocr_frames=counters.ocr_frames,
+        ocr_full_frames=counters.ocr_full_frames,
+        ocr_ms_total=counters.ocr_ms,
+        ocr_cpu_ms_total=counters.ocr_cpu_ms,
+        events=counters.events,
+        media_bytes=counters.media_bytes_written,
+        text_bytes=counters.text_bytes,
+        wall_seconds=wall_seconds,
+    )

@@ -151,7 +151,7 @@ def route_margin(
     A model that cannot score answers (a server) answers the grammar-constrained
     yes/no instead: +1 or -1."""
     task = question_task(memory_type)
-    if not hasattr(llm, "yes_no_margin"):
+    if not isinstance(llm, ChoiceLLM):
         raw = llm.complete_json(build_messages(task, events, now), YES_NO_SCHEMA, YES_NO_MAX_TOKENS)
         answer = parse_yes_no(raw)
         if answer is None:

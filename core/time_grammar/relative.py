@@ -1,64 +1,28 @@
 """Resolve relative time phrases ("yesterday", "next Friday", "3 days ago") against the
 time of the event that said them, so memories store absolute dates.
 
-Date arithmetic is python-dateutil's ``relativedelta`` (weekday-aware); this module only
-finds the phrases. A phrase it does not know is left as it is.
+The words and phrase shapes are :mod:`core.time_grammar.grammar`'s, the same the read path
+uses; date arithmetic is python-dateutil's ``relativedelta`` (weekday-aware). A phrase
+that names no single day (a span: "the past three months") is left as it is.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from dateutil.relativedelta import FR, MO, SA, SU, TH, TU, WE, relativedelta
+from dateutil.relativedelta import SA, relativedelta, weekday
 
-_WEEKDAYS = {
-    "monday": MO,
-    "tuesday": TU,
-    "wednesday": WE,
-    "thursday": TH,
-    "friday": FR,
-    "saturday": SA,
-    "sunday": SU,
-}
-_NUMBERS = {
-    "a": 1,
-    "an": 1,
-    "one": 1,
-    "two": 2,
-    "three": 3,
-    "four": 4,
-    "five": 5,
-    "six": 6,
-    "seven": 7,
-    "eight": 8,
-    "nine": 9,
-    "ten": 10,
-}
-_UNITS = {"day": "days", "week": "weeks", "month": "months", "year": "years"}
+from core.time_grammar.grammar import TimePhrase, find_phrases
 
 
 def _shift(unit: str, amount: int) -> relativedelta:
-    field = _UNITS[unit]
     return relativedelta(
-        days=amount if field == "days" else 0,
-        weeks=amount if field == "weeks" else 0,
-        months=amount if field == "months" else 0,
-        years=amount if field == "years" else 0,
+        days=amount if unit == "day" else 0,
+        weeks=amount if unit == "week" else 0,
+        months=amount if unit == "month" else 0,
+        years=amount if unit == "year" else 0,
     )
-
-
-_DAY = r"(monday|tuesday|wednesday|thursday|friday|saturday|sunday)"
-_COUNT = r"(\d+|a|an|one|two|three|four|five|six|seven|eight|nine|ten)"
-_PHRASE = re.compile(
-    r"\b(?:(?P<simple>day before yesterday|day after tomorrow|yesterday|today|tonight|tomorrow)"
-    rf"|(?P<dir>last|next|this|coming) (?P<day>{_DAY}|week|month|year|weekend)"
-    rf"|(?P<count>{_COUNT}) (?P<unit>day|week|month|year)s? (?P<rel>ago|from now|later)"
-    rf"|in (?P<incount>{_COUNT}) (?P<inunit>day|week|month|year)s?"
-    rf"|on (?P<onday>{_DAY}))\b",
-    re.IGNORECASE,
-)
 
 
 @dataclass(frozen=True)
@@ -69,53 +33,48 @@ class ResolvedTime:
     end: int
 
 
-def _count(word: str) -> int:
-    return int(word) if word.isdigit() else _NUMBERS[word.lower()]
+def _weekday(phrase: TimePhrase, anchor: date) -> date:
+    day = weekday(phrase.weekday)
+    if phrase.looks_back:
+        return anchor + relativedelta(days=-1, weekday=day(-1))
+    if phrase.relation == "this":
+        return anchor + relativedelta(weekday=day(+1))
+    if phrase.looks_ahead:
+        return anchor + relativedelta(days=+1, weekday=day(+1))
+    # "on Friday": the nearest such day, looking back (people mostly report the past)
+    return anchor + relativedelta(weekday=day(-1))
 
 
-def _resolve(match: re.Match[str], anchor: date) -> date:
-    groups = {k: (v.lower() if v else v) for k, v in match.groupdict().items()}
-    if simple := groups["simple"]:
-        offset = {
-            "day before yesterday": -2,
-            "yesterday": -1,
-            "today": 0,
-            "tonight": 0,
-            "tomorrow": 1,
-            "day after tomorrow": 2,
-        }[simple]
-        return anchor + relativedelta(days=offset)
-    if direction := groups["dir"]:
-        what = groups["day"] or ""
-        sign = -1 if direction == "last" else 1
-        if what in _WEEKDAYS:
-            weekday = _WEEKDAYS[what]
-            if direction == "last":
-                return anchor + relativedelta(days=-1, weekday=weekday(-1))
-            if direction == "this":
-                return anchor + relativedelta(weekday=weekday(+1))
-            return anchor + relativedelta(days=+1, weekday=weekday(+1))
-        if what == "weekend":
+def _resolve(phrase: TimePhrase, anchor: date) -> date | None:
+    """The day ``phrase`` names, said on ``anchor``; None for a span ("the past week",
+    "the last three days"), which has no single day, and for "the previous month", which
+    in a story is mostly the month before the one being told about, not before today."""
+    if phrase.kind == "near":
+        return anchor + relativedelta(days=phrase.offset)
+    if phrase.kind == "weekday":
+        return _weekday(phrase, anchor)
+    if phrase.kind == "counted":
+        sign = -1 if phrase.relation == "ago" else 1
+        return anchor + _shift(phrase.unit, sign * phrase.count)
+    if phrase.kind == "unit" and phrase.relation not in ("past", "previous"):
+        sign = -1 if phrase.looks_back else 1
+        if phrase.unit == "weekend":
             saturday = anchor + relativedelta(weekday=SA(+1) if sign > 0 else SA(-1))
-            if direction == "last" and saturday == anchor:
+            if phrase.looks_back and saturday == anchor:
                 saturday = anchor + relativedelta(days=-7)
             return saturday
-        amount = 0 if direction == "this" else sign
-        return anchor + _shift(what, amount)
-    if groups["count"]:
-        sign = -1 if groups["rel"] == "ago" else 1
-        return anchor + _shift(groups["unit"], sign * _count(groups["count"]))
-    if groups["incount"]:
-        return anchor + _shift(groups["inunit"], _count(groups["incount"]))
-    # "on Friday": the nearest such day, looking back (people mostly report the past)
-    return anchor + relativedelta(weekday=_WEEKDAYS[groups["onday"]](-1))
+        amount = 0 if phrase.relation == "this" else sign
+        return anchor + _shift(phrase.unit, amount)
+    return None
 
 
 def find_relative_times(text: str, anchor: datetime) -> list[ResolvedTime]:
+    """The phrases in ``text`` that name a day, each with that day (against ``anchor``)."""
     day = anchor.date()
     return [
-        ResolvedTime(m.group(0), _resolve(m, day), m.start(), m.end())
-        for m in _PHRASE.finditer(text)
+        ResolvedTime(phrase.text, resolved, phrase.start, phrase.end)
+        for phrase in find_phrases(text)
+        if (resolved := _resolve(phrase, day)) is not None
     ]
 
 

@@ -2,9 +2,12 @@
 
 "in May 2023", "on 8 May 2023", "in 2022", "last week", "yesterday", "3 days ago",
 "last Saturday", "before June 2023", "after 2022", "in March" or "in March and April" (the
-latest such months), "in the past three months", and named days ("on Valentine's Day",
-"at Christmas", "on Easter Sunday": the latest one). Relative expressions are read against
-``now`` (the moment the question is asked). Windows are deliberately generous: they become
+latest such months), "in the past three months", named days ("on Valentine's Day",
+"at Christmas", "on Easter Sunday": the latest one), and what lies ahead ("tomorrow",
+"next Friday", "next month", "two weeks from now"). Relative expressions are read against
+``now`` (the moment the question is asked); their words and shapes are the write path's
+(:mod:`core.time_grammar.grammar`), so whatever a memory's text resolved when it was
+written, a question can name. Windows are deliberately generous: they become
 a soft boost in retrieval, never a hard filter, because people say "in May" about things
 they mention in June. Expressions anchored to events ("before the trip") need the event's
 own time and are not resolved here.
@@ -12,37 +15,23 @@ own time and are not resolved here.
 
 from __future__ import annotations
 
-import calendar
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from dateutil.easter import easter
 
-MONTHS = {name.lower(): i for i, name in enumerate(calendar.month_name) if name}
-MONTHS.update({name.lower(): i for i, name in enumerate(calendar.month_abbr) if name})
-WEEKDAYS = {name.lower(): i for i, name in enumerate(calendar.day_name)}
-_MONTH = r"(jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)"
-_DAY_MONTH_YEAR = re.compile(rf"\b(\d{{1,2}})(?:st|nd|rd|th)?\s+{_MONTH},?\s+(\d{{4}})\b", re.I)
-_MONTH_DAY_YEAR = re.compile(rf"\b{_MONTH}\s+(\d{{1,2}})(?:st|nd|rd|th)?,?\s+(\d{{4}})\b", re.I)
-_MONTH_YEAR = re.compile(rf"\b{_MONTH},?\s+(\d{{4}})\b", re.I)
+from core.time_grammar.grammar import MONTH, TimePhrase, find_phrases, month_number
+
+_DAY_MONTH_YEAR = re.compile(rf"\b(\d{{1,2}})(?:st|nd|rd|th)?\s+({MONTH}),?\s+(\d{{4}})\b", re.I)
+_MONTH_DAY_YEAR = re.compile(rf"\b({MONTH})\s+(\d{{1,2}})(?:st|nd|rd|th)?,?\s+(\d{{4}})\b", re.I)
+_MONTH_YEAR = re.compile(rf"\b({MONTH}),?\s+(\d{{4}})\b", re.I)
 _YEAR = re.compile(r"\b(?:in|during|of|since|before|after|by)\s+((?:19|20)\d\d)\b", re.I)
-_AGO = re.compile(
-    r"\b(a|an|one|two|three|four|five|six|\d+)\s+(day|week|month|year)s?\s+ago\b", re.I
-)
 _MONTHS_ALONE = re.compile(
-    rf"\b(?:in|during|of|since|before|after|by|from)\s+{_MONTH}(?:\s+(?:and|to|through|until|-)\s+{_MONTH})?\b",
+    rf"\b(?:in|during|of|since|before|after|by|from)\s+({MONTH})"
+    rf"(?:\s+(?:and|to|through|until|-)\s+({MONTH}))?\b",
     re.I,
 )
-_LAST_N_UNITS = re.compile(
-    r"\b(?:last|past|previous)\s+(two|three|four|five|six|\d+)\s+(day|week|month|year)s\b", re.I
-)
-_LAST_UNIT = re.compile(r"\b(last|past|previous|this)\s+(week|month|year|weekend)\b", re.I)
-_LAST_WEEKDAY = re.compile(
-    r"\b(?:last|on|this past)\s+(monday|tuesday|wednesday|thursday|friday|saturday|sunday)\b", re.I
-)
-_YESTERDAY = re.compile(r"\byesterday\b", re.I)
-_TODAY = re.compile(r"\btoday\b", re.I)
 _BEFORE = re.compile(r"\b(before|until|prior to)\b", re.I)
 _AFTER = re.compile(r"\b(after|since)\b", re.I)
 _NAMED_DAYS = re.compile(
@@ -51,7 +40,6 @@ _NAMED_DAYS = re.compile(
     r"fourth of july|4th of july|mother'?s day|father'?s day|memorial day|labou?r day)\b",
     re.I,
 )
-_NUMBERS = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6}
 _UNIT_DAYS = {"day": 1, "week": 7, "month": 30, "year": 365, "weekend": 7}
 
 
@@ -63,10 +51,6 @@ class TimeWindow:
 
     def contains(self, moment: datetime) -> bool:
         return self.start <= moment < self.end
-
-
-def _month_number(name: str) -> int:
-    return MONTHS[name.lower()[:3] if name.lower() not in MONTHS else name.lower()]
 
 
 def _month_window(
@@ -87,13 +71,13 @@ def _absolute(question: str, now: datetime) -> tuple[datetime, datetime, str] | 
                 else (groups[1], groups[0], groups[2])
             )
             try:
-                moment = datetime(int(year), _month_number(month), int(day), tzinfo=now.tzinfo)
+                moment = datetime(int(year), month_number(month), int(day), tzinfo=now.tzinfo)
             except ValueError:
                 continue
             return moment - timedelta(days=3), moment + timedelta(days=4), match.group(0)
     if match := _MONTH_YEAR.search(question):
         start, end = _month_window(
-            int(match.group(2)), _month_number(match.group(1)), now, timedelta(days=7)
+            int(match.group(2)), month_number(match.group(1)), now, timedelta(days=7)
         )
         return start, end, match.group(0)
     if match := _YEAR.search(question):
@@ -155,8 +139,8 @@ def _latest(month: int, now: datetime) -> int:
 def _calendar(question: str, now: datetime) -> tuple[datetime, datetime, str] | None:
     """Months without a year and named days: the latest ones up to ``now``."""
     if match := _MONTHS_ALONE.search(question):
-        first = _month_number(match.group(1))
-        last = _month_number(match.group(2)) if match.group(2) else first
+        first = month_number(match.group(1))
+        last = month_number(match.group(2)) if match.group(2) else first
         year = _latest(last, now)
         start, _ = _month_window(year - (first > last), first, now, timedelta(days=7))
         _, end = _month_window(year, last, now, timedelta(days=7))
@@ -170,35 +154,90 @@ def _calendar(question: str, now: datetime) -> tuple[datetime, datetime, str] | 
     return None
 
 
-def _relative(question: str, now: datetime) -> tuple[datetime, datetime, str] | None:
-    if match := _YESTERDAY.search(question):
-        return now - timedelta(days=2), now, match.group(0)
-    if match := _TODAY.search(question):
-        return now - timedelta(days=1), now + timedelta(days=1), match.group(0)
-    if match := _AGO.search(question):
-        count = _NUMBERS.get(match.group(1).lower()) or int(match.group(1))
-        days = count * _UNIT_DAYS[match.group(2).lower()]
-        slack = max(2, days // 4)
-        center = now - timedelta(days=days)
-        return center - timedelta(days=slack), center + timedelta(days=slack), match.group(0)
-    if match := _LAST_WEEKDAY.search(question):
-        back = (now.weekday() - WEEKDAYS[match.group(1).lower()]) % 7 or 7
-        day = (now - timedelta(days=back)).replace(hour=0, minute=0, second=0, microsecond=0)
-        return day - timedelta(days=1), day + timedelta(days=2), match.group(0)
-    if match := _LAST_N_UNITS.search(question):
-        count = _NUMBERS.get(match.group(1).lower()) or int(match.group(1))
-        days = count * _UNIT_DAYS[match.group(2).lower()]
-        return now - timedelta(days=days + max(2, days // 10)), now, match.group(0)
-    if match := _LAST_UNIT.search(question):
-        days = _UNIT_DAYS[match.group(2).lower()]
-        span = days if match.group(1).lower() == "this" else 2 * days
-        return now - timedelta(days=span), now, match.group(0)
+def _around(now: datetime, days: int) -> tuple[datetime, datetime]:
+    """ "N days ago" (``days`` < 0) or "N days from now": a quarter of the distance, at
+    least two days, on either side of that day."""
+    slack = max(2, abs(days) // 4)
+    center = now + timedelta(days=days)
+    return center - timedelta(days=slack), center + timedelta(days=slack)
+
+
+def _named_weekday(phrase: TimePhrase, now: datetime) -> tuple[datetime, datetime]:
+    """The day before to the day after: the latest such weekday before today when the
+    phrase looks back ("last", "on", "this past"), the next one after today when it looks
+    ahead ("next", "coming"), the coming one from today for "this"."""
+    if phrase.looks_ahead or phrase.relation == "this":
+        ahead = (phrase.weekday - now.weekday()) % 7
+        days = ahead or (7 if phrase.looks_ahead else 0)
+    else:
+        days = -((now.weekday() - phrase.weekday) % 7 or 7)
+    day = (now + timedelta(days=days)).replace(hour=0, minute=0, second=0, microsecond=0)
+    return day - timedelta(days=1), day + timedelta(days=2)
+
+
+AHEAD = 6  # the rank of phrases that look ahead: read after months and named days
+
+
+def _ranked_window(phrase: TimePhrase, now: datetime) -> tuple[int, datetime, datetime] | None:
+    """(rank, start, end) of the window ``phrase`` gives in a question asked at ``now``, or
+    None. When a question has several phrases the lowest rank wins (then the first):
+    yesterday, today, "N units ago", a named weekday looking back, "the past N units",
+    "last week". Phrases that look ahead ("tonight", "tomorrow", "next Friday", "two weeks
+    from now": plans, stored at the day they name) rank :data:`AHEAD`: in a question they
+    are mostly the occasion ("a film for tonight"), so any other time it names wins.
+    "in two weeks" and "two weeks later" give none: in a question they mostly mean a
+    duration ("what did I learn in two weeks?") or a time after some event."""
+    kind, relation = phrase.kind, phrase.relation
+    if kind == "near":
+        if phrase.offset == -2:
+            return 0, *_around(now, -2)
+        if phrase.offset == -1:
+            return 0, now - timedelta(days=2), now
+        if phrase.offset == 0 and phrase.text.lower() == "today":
+            return 1, now - timedelta(days=1), now + timedelta(days=1)
+        if phrase.offset == 0:  # tonight
+            return AHEAD, now - timedelta(days=1), now + timedelta(days=1)
+        if phrase.offset == 1:
+            return AHEAD, now, now + timedelta(days=2)
+        return AHEAD, *_around(now, phrase.offset)  # the day after tomorrow
+    if kind == "counted" and relation in ("ago", "from now"):
+        days = phrase.count * _UNIT_DAYS[phrase.unit]
+        return (2, *_around(now, -days)) if relation == "ago" else (AHEAD, *_around(now, days))
+    if kind == "weekday":
+        ahead = phrase.looks_ahead or relation == "this"
+        return AHEAD if ahead else 3, *_named_weekday(phrase, now)
+    if kind == "span":
+        days = phrase.count * _UNIT_DAYS[phrase.unit]
+        return 4, now - timedelta(days=days + max(2, days // 10)), now
+    if kind == "unit":
+        days = _UNIT_DAYS[phrase.unit]
+        if phrase.looks_ahead:
+            return AHEAD, now, now + timedelta(days=2 * days)
+        return 5, now - timedelta(days=days if relation == "this" else 2 * days), now
     return None
+
+
+def _relative(question: str, now: datetime, ahead: bool) -> tuple[datetime, datetime, str] | None:
+    """The best window of the shared grammar's phrases (:mod:`core.time_grammar.grammar`)
+    read against ``now``: of those that look ahead (``ahead``) or of the others."""
+    best: tuple[int, datetime, datetime, str] | None = None
+    for phrase in find_phrases(question):
+        found = _ranked_window(phrase, now)
+        if found is None or (found[0] >= AHEAD) != ahead:
+            continue
+        if best is None or found[0] < best[0]:
+            best = (*found, phrase.text)
+    return None if best is None else best[1:]
 
 
 def parse_time_window(question: str, now: datetime) -> TimeWindow | None:
     """The window a question's time expression points at, or None when it has none."""
-    found = _absolute(question, now) or _relative(question, now) or _calendar(question, now)
+    found = (
+        _absolute(question, now)
+        or _relative(question, now, ahead=False)
+        or _calendar(question, now)
+        or _relative(question, now, ahead=True)
+    )
     if found is None:
         return None
     start, end, expression = found

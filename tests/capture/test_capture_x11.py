@@ -63,7 +63,7 @@ def test_capture_under_xvfb_makes_a_searchable_memory(
     assert media.read_bytes()[8:12] == b"WEBP"
     assert event.payload["frame_id"] == media.stem
     health = capture_service.capture_health()
-    assert health is not None and health["kept"] == 1 and health["dedup_exact"] == 1
+    assert health is not None and health.counters.kept == 1 and health.counters.dedup_exact == 1
 
 
 @pytest.mark.parametrize(
@@ -95,7 +95,7 @@ def test_privacy_gate_denied_window_leaves_no_trace_on_disk(
         assert secret not in on_disk
     assert screen_texts(data_dir) == []
     health = capture_service.capture_health()
-    assert health is not None and health["dropped_private"] == 1 and health["kept"] == 0
+    assert health is not None and health.counters.dropped_private == 1 and health.counters.kept == 0
     assert "Wombat" not in capture_service.runtime.paths.capture_health.read_text()
 
 
@@ -122,7 +122,7 @@ def test_denied_background_window_is_painted_over_and_the_rest_is_kept(
     assert grey.crop((0, 0, 380, 560)).getextrema()[1] < 16  # painted over
     assert grey.crop((420, 100, 780, 500)).getextrema()[1] > 200  # the notes' white page
     health = capture_service.capture_health()
-    assert health is not None and health["masked_private"] == 1 and health["kept"] == 1
+    assert health is not None and health.counters.masked_private == 1 and health.counters.kept == 1
 
 
 def test_card_number_and_api_key_are_redacted_before_the_ledger(
@@ -156,26 +156,26 @@ def test_recorder_backs_off_on_a_static_screen_pauses_and_resumes(
         time.sleep(3.0)
         assert recorder.state == "recording"
         health = recorder.health()
-        assert health["kept"] == 1
-        assert int(health["dedup_exact"]) + int(health["dedup_similar"]) >= 2
+        assert health.counters.kept == 1
+        assert int(health.counters.dedup_exact) + int(health.counters.dedup_similar) >= 2
         assert recorder.interval_s == pytest.approx(0.8)  # backed off to max_interval_s
 
         recorder.pause()
         time.sleep(0.5)
-        frames = recorder.health()["frames"]
+        frames = recorder.health().counters.frames
         time.sleep(1.5)
-        assert recorder.health()["frames"] == frames
+        assert recorder.health().counters.frames == frames
         assert recorder.state == "paused"
         written = capture_service.capture_health()
-        assert written is not None and written["pause_reason"] == "paused until resumed"
+        assert written is not None and written.pause_reason == "paused until resumed"
 
         recorder.resume()
         time.sleep(1.5)
-        assert recorder.health()["frames"] > frames
+        assert recorder.health().counters.frames > frames
         assert recorder.state == "recording"
     finally:
         recorder.stop()
-    assert capture_service.capture_health()["state"] == "stopped"  # type: ignore[index]
+    assert capture_service.capture_health().state == "stopped"  # type: ignore[union-attr]
 
 
 def test_disk_nearly_full_pauses_capture_with_a_reason(
@@ -190,9 +190,9 @@ def test_disk_nearly_full_pauses_capture_with_a_reason(
         time.sleep(1.0)
         health = recorder.health()
         recorder.stop()
-    assert health["frames"] == 0
-    assert str(health["pause_reason"]).startswith("disk nearly full")
-    assert health["state"] == "paused"
+    assert health.counters.frames == 0
+    assert str(health.pause_reason).startswith("disk nearly full")
+    assert health.state == "paused"
 
 
 def test_cli_capture_once_then_status_shows_capture_health(

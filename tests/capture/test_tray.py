@@ -9,11 +9,13 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from PySide6.QtGui import QAction
 
 from app.gui import tray as tray_module
 from app.gui.main_window import MainWindow
+from app.gui.store_ops import StoreOps
 from app.gui.tray import NO_TRAY, CaptureControls, install_capture
-from core.capture.recorder import display_state
+from core.capture.recorder import Recorder, display_state
 from core.records import utcnow
 from core.service import Service
 from tests.capture.conftest import ShowWindow
@@ -40,7 +42,14 @@ def test_capture_menu_start_pause_resume_quit_without_tray_host(
     qtbot, capture_service: Service, show_window: ShowWindow, xvfb: str
 ) -> None:  # type: ignore[no-untyped-def]
     show_window("Recipe", "Lemon tart needs four eggs", app="browser")
-    controls = CaptureControls(lambda: capture_service.open_recorder(xvfb))
+    ops = StoreOps()
+    controls = CaptureControls(lambda: capture_service.open_recorder(xvfb), ops)
+
+    def act(action: QAction) -> None:
+        """Trigger a menu action and wait for its op on the store executor."""
+        with qtbot.waitSignal(controls.settled, timeout=30_000):
+            action.trigger()
+
     states: list[str] = []
     controls.state_changed.connect(states.append)
     labels = [a.text() for a in controls.menu.actions() if a.text()]
@@ -54,15 +63,15 @@ def test_capture_menu_start_pause_resume_quit_without_tray_host(
     ]
     assert controls.state == "stopped" and not controls.pause_actions[0].isEnabled()
 
-    controls.start_action.trigger()
+    act(controls.start_action)
     assert controls.state == "recording" and states[-1] == "recording"
     assert not controls.start_action.isEnabled()
     qtbot.waitUntil(
-        lambda: controls.recorder is not None and controls.recorder.health()["kept"] >= 1,
+        lambda: controls.recorder is not None and controls.recorder.health().counters.kept >= 1,
         timeout=10_000,
     )
 
-    controls.pause_actions[0].trigger()  # 15 minutes
+    act(controls.pause_actions[0])  # 15 minutes
     recorder = controls.recorder
     assert recorder is not None and controls.state == "paused"
     until = recorder.paused_until
@@ -70,28 +79,33 @@ def test_capture_menu_start_pause_resume_quit_without_tray_host(
         seconds=5
     )
     assert controls.start_action.text() == "Resume capture"
-    controls.pause_actions[1].trigger()  # 1 hour replaces it
+    act(controls.pause_actions[1])  # 1 hour replaces it
     assert recorder.paused_until is not None and recorder.paused_until - utcnow() > timedelta(
         minutes=59
     )
-    controls.pause_actions[2].trigger()  # until resumed
+    act(controls.pause_actions[2])  # until resumed
     assert recorder.paused_until is None and controls.state == "paused"
     time.sleep(0.5)
+    with qtbot.waitSignal(controls.state_changed, timeout=10_000):
+        controls.refresh()  # the state is read again, on the store executor
     assert "paused until resumed" in controls.describe_state()
 
-    controls.start_action.trigger()
+    act(controls.start_action)
     assert controls.state == "recording"
 
     with qtbot.waitSignal(controls.quit_requested, timeout=10_000):
         controls.quit_action.trigger()
     assert controls.recorder is None and controls.state == "stopped"
     health = capture_service.capture_health()
-    assert health is not None and health["state"] == "stopped" and int(health["kept"]) >= 1
+    assert health is not None and health.state == "stopped" and int(health.counters.kept) >= 1
+    assert ops.close()
 
 
 def test_start_without_a_screen_says_why(qtbot, capture_service: Service) -> None:  # type: ignore[no-untyped-def]
-    controls = CaptureControls(lambda: capture_service.open_recorder(":987"))
-    controls.start_action.trigger()
+    ops = StoreOps()
+    controls = CaptureControls(lambda: capture_service.open_recorder(":987"), ops)
+    with qtbot.waitSignal(controls.settled, timeout=30_000):
+        controls.start_action.trigger()
     assert controls.state == "stopped"
     assert controls.describe_state().startswith("Capture failed:")
     assert "X display" in controls.describe_state()
@@ -132,7 +146,31 @@ def test_closing_the_window_hides_it_to_the_tray_mocked_tray_host(
         assert window.isHidden()  # hidden, not closed: capture goes on in the tray
         controls.show_action.trigger()
         assert window.isVisible()
-        controls.quit_action.trigger()
+        with qtbot.waitSignal(controls.quit_requested, timeout=30_000):
+            controls.quit_action.trigger()  # stops capture on the store executor first
         assert not window.isVisible()
     finally:
         app.setQuitOnLastWindowClosed(True)
+
+
+def test_quick_clicks_open_one_recorder_and_quit_stops_it(
+    qtbot, capture_service: Service, show_window: ShowWindow, xvfb: str
+) -> None:  # type: ignore[no-untyped-def]
+    """Actions queue on the store executor in order: a second start before the first
+    has opened the screen resumes it, and a quit right behind them stops that recorder."""
+    show_window("Notes", "Quick clicks", app="notes")
+    opened: list[Recorder] = []
+
+    def open_recorder() -> Recorder:
+        opened.append(capture_service.open_recorder(xvfb))
+        return opened[-1]
+
+    ops = StoreOps()
+    controls = CaptureControls(open_recorder, ops)
+    with qtbot.waitSignal(controls.quit_requested, timeout=30_000):
+        controls.start_action.trigger()
+        controls.start_action.trigger()
+        controls.quit_action.trigger()
+    assert len(opened) == 1 and opened[0].state == "stopped"
+    assert controls.recorder is None and controls.state == "stopped"
+    assert ops.close()
