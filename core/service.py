@@ -19,6 +19,7 @@ from core import health
 from core.answering.answer import Answer, MemoryOrder, answer
 from core.archive.export import ExportOptions, ExportReport, export_archive
 from core.archive.import_ import ImportReport, import_archive
+from core.archive.sealing import is_sealed
 from core.archive.verify import AskPassphrase, verify_archive
 from core.capture.media import count_frames
 from core.capture.pipeline import CapturePipeline
@@ -375,6 +376,15 @@ class Service:
             self._clock(),
             progress,
         )
+
+    def is_encrypted_archive(self, path: Path) -> bool:
+        """Whether ``path`` is an archive sealed with a passphrase (reads its first bytes;
+        the GUI asks for the passphrase before the import starts)."""
+        try:
+            with path.open("rb") as handle:
+                return is_sealed(handle.read(64))
+        except OSError:
+            return False  # the import itself names the problem
 
     def import_archive(
         self,

@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 )
 
 import assets
+from app.gui.archive_actions import ArchiveActions
 from app.gui.background_ingest import BackgroundIngest
 from app.gui.errors import describe
 from app.gui.ops import OpContext, OpRunner
@@ -112,6 +113,7 @@ class MainWindow(QMainWindow):
         self.background.finished.connect(self._on_background_ingest)
         for box in (self.question, self.note):
             box.textEdited.connect(lambda _text: self.background.note_activity())
+        self.archive = ArchiveActions(self)  # File ▸ Export… / Import…
         self._read_status()
 
     # -- change events --------------------------------------------------------------------

@@ -24,6 +24,7 @@ from pathlib import Path
 from core.archive.format import MEDIA_PREFIX, content_hash
 from core.archive.verify import VerifiedArchive, member_limit, members_in_order, open_plaintext
 from core.capture.media import has_frame_file, remove_frame_file, write_frame_file
+from core.changes import Changes
 from core.errors import ArchiveError
 from core.progress import NULL_PROGRESS, Progress, check_cancelled
 from core.records import EventId, EventStatus, Memory, MemoryId, MemoryStatus, MemoryType, NewEvent
@@ -47,7 +48,17 @@ class ImportReport:
     media_skipped: int
     archive_embedder: str
     local_embedder: str
+    types: tuple[MemoryType, ...] = ()
     reembedded: int = 0
+
+    @property
+    def changes(self) -> Changes:
+        """What the GUI's views must refresh after this import."""
+        wrote = self.memories_added or self.core_updated
+        return Changes(
+            memories=frozenset(self.types) if wrote else frozenset(),
+            events=bool(self.events_added),
+        )
 
     def summary(self) -> str:
         model = f"re-embedded {self.reembedded} memories with {self.local_embedder}" + (
@@ -285,4 +296,5 @@ def import_archive(
         media_skipped,
         archive.manifest.embedding_model,
         local_embedder,
+        archive.manifest.types,
     )
