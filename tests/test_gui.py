@@ -127,7 +127,6 @@ def test_sources_show_the_memories_as_changes_rewrite_them(qtbot, window: MainWi
     from core.ingest.pipeline import IngestReport, apply_extraction
     from core.ingest.reconcile import Reconciler
     from core.records import MemoryType
-    from core.store import batches as batch_log
     from core.store.vault import MASK
 
     secret = "4402 9917 3385"
@@ -142,7 +141,7 @@ def test_sources_show_the_memories_as_changes_rewrite_them(qtbot, window: MainWi
     assert any(secret in text for text in shown), shown
 
     def file_the_vault_entry(_context: object) -> IngestReport:
-        [batch] = batch_log.pending_batches(service.store)
+        [batch] = service.store.pending_batches()
         events = service.events(list(batch.event_ids))
         found = BatchExtraction((), (MemoryType.VAULT,), tuple(pattern_vault_candidates(events)))
         runtime = service.runtime
