@@ -26,6 +26,7 @@ from core.capture.pipeline import CapturePipeline
 from core.capture.recorder import CaptureHealth, Recorder, read_health
 from core.capture.replay import ReplayReport, run_replay
 from core.changes import Changes
+from core.identity import Identity, identity_from
 from core.errors import RememoraError
 from core.health import DoctorCheck, StatusReport
 from core.ingest.importers import MAX_SPEAKER_CHARS, MAX_TURN_CHARS, read_chat_file
@@ -124,6 +125,12 @@ class Service:
     def data_dir(self) -> Path:
         return self._paths.root
 
+    @property
+    def identity(self) -> Identity:
+        """Who the user is (settings ``[user]``); every spelling of the user's speaker
+        is stored as ``user``."""
+        return identity_from(self.settings.user.name, self.settings.user.aliases)
+
     def _seed_core(self) -> None:
         if self.store.list_memories(MemoryType.CORE, include_inactive=True):
             return
@@ -160,19 +167,19 @@ class Service:
         event = NewEvent(
             EventKind.CHAT, text.strip(), at or self._clock(), speaker.strip(), source="chat"
         )
-        return self.store.append_events([event])[0]
+        return self.store.append_events(self.identity.canonical_events([event]))[0]
 
     def add_events(self, events: Sequence[NewEvent]) -> list[EventId]:
         """Append observed events (with their own times, speakers and payloads) in one
         transaction; ``ingest`` turns them into memories."""
-        return self.store.append_events(events)
+        return self.store.append_events(self.identity.canonical_events(events))
 
     def import_chat(self, path: Path) -> tuple[list[EventId], int]:
         """Validate the whole file (JSON lines, ChatGPT export or LOCOMO), then append its
         turns in one transaction, skipping turns already imported (same time, speaker,
         source and text), so importing a newer export of the same chats adds only what is
         new. Returns the new events' ids and how many turns were skipped."""
-        return self.store.append_new_events(read_chat_file(path))
+        return self.store.append_new_events(self.identity.canonical_events(read_chat_file(path)))
 
     # -- screen capture -----------------------------------------------------------------
     def capture_pipeline(self, source: str = "screen", naive: bool = False) -> CapturePipeline:

@@ -145,7 +145,25 @@ class IndexSettings(_Section):
     chroma_port: int = Field(8000, ge=1, le=65535)
 
 
+class UserSettings(_Section):
+    """Who the user is: chats may spell the user "user", "me" or by name."""
+
+    name: str = Field("", max_length=100, description="the name the assistant knows you by")
+    aliases: tuple[str, ...] = Field(
+        (), max_length=20, description="other names your chats use for you (nicknames)"
+    )
+
+    @field_validator("aliases")
+    @classmethod
+    def _aliases_short(cls, aliases: tuple[str, ...]) -> tuple[str, ...]:
+        for alias in aliases:
+            if not alias.strip() or len(alias) > 100:
+                raise ValueError("each alias is 1 to 100 characters")
+        return aliases
+
+
 class Settings(_Section):
+    user: UserSettings = UserSettings()
     llm: LLMSettings = LLMSettings()
     embedder: EmbedderSettings = EmbedderSettings()
     retrieval: RetrievalSettings = RetrievalSettings()
