@@ -27,6 +27,7 @@ from core.ingest.batch_extraction import BatchExtraction, extract_batch
 from core.ingest.batching import group_events
 from core.ingest.reconcile import Op, Reconciler
 from core.ingest.type_extractors import Candidate
+from core.ingest.vault_masking import find_variants, mask_values
 from core.ingest.vector_cache import VectorsMissing
 from core.progress import NULL_PROGRESS, Progress, check_cancelled
 from core.records import Event, EventKind, MemoryType, NewMemory
@@ -135,10 +136,10 @@ def record_pending(
 
 
 def _mask_secrets(candidate: Candidate, secrets: Sequence[str]) -> Candidate:
-    text, fields = candidate.text, dict(candidate.fields)
-    for secret in secrets:
-        text = text.replace(secret, MASK)
-        fields = {k: v.replace(secret, MASK) for k, v in fields.items()}
+    """The candidate with every spelling of every vault value masked (core.ingest.
+    vault_masking: "12 Oak St." also as "12 oak street")."""
+    text = mask_values(candidate.text, secrets)
+    fields = {k: mask_values(v, secrets) for k, v in candidate.fields.items()}
     return Candidate(
         candidate.type,
         text,
@@ -153,20 +154,36 @@ def _mask_secrets(candidate: Candidate, secrets: Sequence[str]) -> Candidate:
 
 
 def _redact_sources(tx: StoreWrite, ledger: Ledger, candidate: Candidate) -> None:
-    """Take a vault value out of the events that said it and their raw records."""
+    """Take a vault value (in any spelling) out of the events that said it and their
+    raw records."""
     secret = candidate.secret
-    for event_id in candidate.source_event_ids:
-        tx.events.redact_text(event_id, secret, MASK)
+    sources = set(candidate.source_event_ids)
+    for event in ledger.events(list(candidate.source_event_ids)):
+        for piece in find_variants(event.text, secret):
+            tx.events.redact_text(event.id, piece, MASK)
     for memory in ledger.list_memories(MemoryType.EPISODIC, include_inactive=True):
-        if secret in memory.text and set(memory.source_event_ids) & set(candidate.source_event_ids):
-            tx.memories.redact(
+        if not set(memory.source_event_ids) & sources:
+            continue
+        for piece in find_variants(memory.text, secret):
+            memory = tx.memories.redact(
                 memory,
-                secret,
+                piece,
                 MASK,
                 "vault value kept out of clear text",
                 candidate.source_event_ids,
                 candidate.actor,
             )
+
+
+def known_vault_values(ledger: Ledger, reconciler: Reconciler) -> list[str]:
+    """The values of the vault entries the store holds (any status), in clear: what no
+    other memory may spell out."""
+    values = []
+    for memory in ledger.list_memories(MemoryType.VAULT, include_inactive=True):
+        token = memory.fields.get("value")
+        if token:
+            values.append(reconciler.cipher.decrypt(token))
+    return values
 
 
 def _write_extraction(
@@ -210,7 +227,11 @@ def apply_extraction(
     should the write need a text made inside it, it rolls back, that text is embedded,
     and the write runs again from the same inputs."""
     vault = [c for c in extraction.candidates if c.type is MemoryType.VAULT and c.secret]
-    secrets = sorted({c.secret for c in vault}, key=len, reverse=True)
+    secrets = sorted(
+        {c.secret for c in vault} | set(known_vault_values(ledger, reconciler)),
+        key=len,
+        reverse=True,
+    )
     others = [
         _mask_secrets(c, secrets) for c in extraction.candidates if c.type is not MemoryType.VAULT
     ]
