@@ -88,7 +88,7 @@ def test_a_reworded_address_never_reaches_the_ledger_or_chroma(service: Service)
     )
     service.record_events()  # index what the write made
     [fact] = service.list_memories(MemoryType.SEMANTIC)
-    assert MASK in fact.text and MASK == fact.fields["value"]
+    assert MASK in fact.text and fact.fields["value"] == MASK
     for memory in service.list_memories(include_inactive=True):
         if memory.type is not MemoryType.VAULT:
             assert not holds_value(memory.text, ["12 Oak St"]), memory.text
