@@ -36,7 +36,7 @@ from core.errors import LockedError, RememoraError
 from core.health import DoctorCheck, StatusReport
 from core.identity import Identity, identity_from
 from core.ingest.importers import MAX_SPEAKER_CHARS, MAX_TURN_CHARS, read_chat_file
-from core.ingest.pipeline import IngestReport, process_pending, sync_index
+from core.ingest.pipeline import IngestReport, known_vault_values, process_pending, sync_index
 from core.ingest.reconcile import Reconciler
 from core.progress import NULL_PROGRESS, Progress, check_cancelled
 from core.records import (
@@ -289,6 +289,7 @@ class Service:
             reconciler=reconciler,
             load_llm=lambda: self.runtime.json_llm(progress),
             now=self._clock,
+            vault_values=self._vault_values(),
         )
 
     def batches(self) -> list[Batch]:
@@ -304,7 +305,13 @@ class Service:
     def record_events(self, progress: Progress = NULL_PROGRESS) -> IngestReport:
         """Only the raw episodic records (fast, no LLM); extraction waits for `ingest`."""
         self._require_unlocked("ingest")
-        return process_pending(self.store, self.runtime.index, self.runtime.embedder, progress)
+        return process_pending(
+            self.store,
+            self.runtime.index,
+            self.runtime.embedder,
+            progress,
+            vault_values=self._vault_values(),
+        )
 
     def vault_value(self, memory_id: MemoryId) -> str:
         """The decrypted value of a vault entry."""
@@ -495,6 +502,10 @@ class Service:
     def needs_passphrase(self) -> bool:
         """Whether unlocking needs a passphrase typed (no keyring holds the key)."""
         return self._key.opened_by != "keyring"
+
+    def _vault_values(self) -> list[str]:
+        """The vault's values in clear, for masking them wherever an event spells one."""
+        return known_vault_values(self.store, self.runtime.cipher.decrypt)
 
     def _require_unlocked(self, what: str) -> None:
         if self._key.locked:

@@ -109,3 +109,13 @@ def test_a_reworded_address_never_reaches_the_ledger_or_chroma(service: Service)
     )
     texts = [m.text for m in service.list_memories(MemoryType.SEMANTIC, include_inactive=True)]
     assert texts and all(not holds_value(t, ["12 Oak St"]) for t in texts), texts
+
+    # a new turn spelling the vault's value another way: masked in the event and its raw
+    # record before either reaches the ledger's memories or Chroma
+    service.add_chat_turn("Alice", "Tell the courier: 12 OAK STREET, ring twice.", T0)
+    service.record_events()
+    [raw] = [m for m in service.list_memories(MemoryType.EPISODIC) if "courier" in m.text]
+    assert MASK in raw.text and "OAK" not in raw.text
+    [event] = service.events(list(raw.source_event_ids))
+    assert MASK in event.text and "OAK" not in event.text
+    assert b"oak street" not in _chroma_bytes(service.data_dir).lower()

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from core.errors import Cancelled, ExtractionError, ModelError
@@ -100,8 +100,13 @@ def record_pending(
     embedder: Embedder,
     report: IngestReport,
     progress: Progress = NULL_PROGRESS,
+    vault_values: Sequence[str] = (),
 ) -> None:
     """Phase 1: raw episodic records and batches for every pending event.
+
+    A value already in the vault (``vault_values``, in clear) that an event spells out, in
+    any form, is masked in the event and its record before either is written on (the
+    ledger, Chroma), as extraction does for a value it files.
 
     Each turn is embedded once, before the write opens: the vector of its episodic record
     both groups the events into batches and goes into Chroma right after the write (a
@@ -115,6 +120,17 @@ def record_pending(
         if not events:
             break
         records = [episodic_record(event) for event in events]
+        hidden = {
+            event.id: pieces
+            for event in events
+            if (pieces := [p for v in vault_values for p in find_variants(event.text, v)])
+        }
+        records = [
+            replace(record, text=mask_values(record.text, vault_values))
+            if record.source_event_ids[0] in hidden
+            else record
+            for record in records
+        ]
         vectors = embedder.embed([record.text for record in records])
         groups = group_events(events, vectors)
         with ledger.write(actor="ingest") as tx:
@@ -122,6 +138,9 @@ def record_pending(
             # still be pending, or another recorder took them (and this chunk is read again)
             if not tx.events.all_pending([e.id for e in events]):
                 continue
+            for event_id, pieces in hidden.items():
+                for piece in sorted(pieces, key=len, reverse=True):
+                    tx.events.redact_text(event_id, piece, MASK)
             written = [
                 tx.memories.add(record, "raw episodic record of an event") for record in records
             ]
@@ -175,14 +194,14 @@ def _redact_sources(tx: StoreWrite, ledger: Ledger, candidate: Candidate) -> Non
             )
 
 
-def known_vault_values(ledger: Ledger, reconciler: Reconciler) -> list[str]:
+def known_vault_values(ledger: Ledger, decrypt: Callable[[str], str]) -> list[str]:
     """The values of the vault entries the store holds (any status), in clear: what no
     other memory may spell out."""
     values = []
     for memory in ledger.list_memories(MemoryType.VAULT, include_inactive=True):
         token = memory.fields.get("value")
         if token:
-            values.append(reconciler.cipher.decrypt(token))
+            values.append(decrypt(token))
     return values
 
 
@@ -228,7 +247,7 @@ def apply_extraction(
     and the write runs again from the same inputs."""
     vault = [c for c in extraction.candidates if c.type is MemoryType.VAULT and c.secret]
     secrets = sorted(
-        {c.secret for c in vault} | set(known_vault_values(ledger, reconciler)),
+        {c.secret for c in vault} | set(known_vault_values(ledger, reconciler.cipher.decrypt)),
         key=len,
         reverse=True,
     )
@@ -298,10 +317,12 @@ def process_pending(
     reconciler: Reconciler | None = None,
     load_llm: Callable[[], JsonLLM] | None = None,
     now: Callable[[], datetime] | None = None,
+    vault_values: Sequence[str] = (),
 ) -> IngestReport:
-    """Record pending events; then, given a model, extract typed memories from batches."""
+    """Record pending events; then, given a model, extract typed memories from batches.
+    ``vault_values``: the vault's values in clear, masked wherever an event spells one."""
     report = IngestReport()
-    record_pending(ledger, index, embedder, report, progress)
+    record_pending(ledger, index, embedder, report, progress, vault_values)
     if reconciler is not None and load_llm is not None and now is not None:
         extract_pending(ledger, index, embedder, reconciler, load_llm, now, report, progress)
     report.indexed = sync_index(ledger, index, embedder, progress)
