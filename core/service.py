@@ -59,7 +59,7 @@ from core.settings import Settings, load_settings
 from core.store.at_rest import make_owner_only, make_owner_only_shallow, migrate_vault
 from core.store.batches import Batch
 from core.store.clock import Clock
-from core.store.keys import DataKey, KeySource
+from core.store.keys import DataKey, KeySource, throwaway_keys, use_throwaway_keys
 from core.store.ledger import Ledger
 from core.store.lock import DataDirLock
 from core.store.paths import StorePaths
@@ -76,6 +76,8 @@ __all__ = [
     "KeySource",
     "Service",
     "StatusReport",
+    "throwaway_keys",
+    "use_throwaway_keys",
 ]
 
 PERSONA = (

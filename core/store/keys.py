@@ -109,6 +109,21 @@ class KeySource:
         return system_keyring()[0] if self.use_system_keyring else None
 
 
+def throwaway_keys() -> KeySource:
+    """For a temporary store (evaluation, benchmarks): no OS keyring (nothing is left in
+    it) and a random passphrase this object alone holds; once it is gone, so is the key.
+    ``REMEMORA_PASSPHRASE``, when set, still comes first."""
+    passphrase = secrets.token_urlsafe(24)
+    return KeySource(prompt=lambda _new: passphrase, use_system_keyring=False)
+
+
+def use_throwaway_keys() -> None:
+    """The same for a whole benchmark process and the CLI processes it starts: keyring's
+    null backend (no keyring) and a random ``REMEMORA_PASSPHRASE``, unless one is set."""
+    os.environ["PYTHON_KEYRING_BACKEND"] = "keyring.backends.null.Keyring"
+    os.environ.setdefault(PASSPHRASE_ENV, secrets.token_urlsafe(24))
+
+
 def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode("ascii")
 
