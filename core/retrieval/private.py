@@ -4,7 +4,7 @@
 "By name" means the question holds the memory's subject: the specific words of its
 ``subject`` / ``title`` / ``label`` field (at least half of them, stop words aside), or, for
 a memory without such a field (an episode), at least two of the specific words of its
-text (all of them when it has fewer). A question about something else, however close in
+text, the speaker's name aside (all of them when it has fewer). A question about something else, however close in
 meaning, does not bring a private memory into the prompt.
 """
 
@@ -39,7 +39,7 @@ def question_names_memory(question: str, memory: Memory) -> bool:
         subject = _words(memory.fields.get(name, ""))
         if subject:
             return 2 * len(subject & asked) >= len(subject)
-    specific = _words(memory.text)
+    specific = _words(memory.text) - _words(memory.fields.get("actor", ""))  # not the speaker
     if not specific:
         return False
     return len(specific & asked) >= min(_TEXT_WORDS_NEEDED, len(specific))
