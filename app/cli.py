@@ -12,8 +12,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from app.commands import FAMILIES
+from app.key_prompt import terminal_prompt
 from core.errors import RememoraError
-from core.service import Service
+from core.service import KeySource, Service
 from core.store.paths import resolve_data_dir
 
 
@@ -32,6 +33,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--screenshots", type=Path, metavar="DIR", help="save each view as a PNG in DIR and exit"
     )
     gui.add_argument("--question", help="with --screenshots: ask this first")
+    commands.add_parser(
+        "lock", help="lock the running app: drop its key, capture nothing, answer nothing"
+    )
     for family in FAMILIES:
         family.register(commands)
     return parser
@@ -45,8 +49,28 @@ def run(args: argparse.Namespace) -> int:
         return run_gui(
             data_dir, getattr(args, "screenshots", None), getattr(args, "question", None)
         )
-    with Service(data_dir) as service:
+    if args.command == "lock":
+        return lock_running_app(data_dir)
+    with Service(data_dir, keys=KeySource(prompt=terminal_prompt)) as service:
         return int(args.handler(service, args))
+
+
+def lock_running_app(data_dir: Path) -> int:
+    """`rememora lock`: the running app owns the store (and its key), so it is told over
+    its single-instance socket; with no app running there is nothing to lock."""
+    from app.gui.single_instance import ask_running_instance_to_lock
+
+    done = ask_running_instance_to_lock(data_dir)
+    if done is None:
+        print(
+            f"rememora: no Rememora app is running on {data_dir}; nothing to lock", file=sys.stderr
+        )
+        return 1
+    if not done:
+        print("rememora: error: the running app did not confirm the lock", file=sys.stderr)
+        return 1
+    print("locked the running Rememora app (unlock it from its tray menu or window)")
+    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -26,7 +26,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from core.records import EventKind, NewEvent
-from core.service import Service
+from core.service import Service, use_throwaway_keys
 
 FACTS = [
     "I parked the car on level 3 of the Marina garage.",
@@ -86,6 +86,7 @@ def main() -> int:
     parser.add_argument("--json", type=Path, default=REPO / "bench" / "out" / "ask_latency.json")
     args = parser.parse_args()
     data_dir = Path(tempfile.mkdtemp(prefix="rememora-bench-"))
+    use_throwaway_keys()  # a temporary store: no OS keyring entry, a random passphrase
     build_store(data_dir, args.model, args.turns)
 
     cold = []

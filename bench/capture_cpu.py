@@ -23,7 +23,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from core.service import Service
+from core.service import Service, use_throwaway_keys
 
 SHOW = REPO / "tests" / "capture" / "show_text.py"
 
@@ -61,6 +61,7 @@ def measure(display: str, change_s: float, seconds: float) -> dict[str, object]:
     )
     assert window.stdout is not None and window.stdout.readline().strip() == "shown"
     try:
+        use_throwaway_keys()  # a temporary store: no OS keyring entry, a random passphrase
         with tempfile.TemporaryDirectory(prefix="rememora-cpu-") as data:
             with Service(Path(data)) as service:
                 service.load_models(llm=False, ocr=True)  # models loaded first

@@ -22,7 +22,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from core.ingest.importers import read_chat_file
-from core.service import Service
+from core.service import Service, use_throwaway_keys
 from core.settings import Settings
 
 LOCOMO = REPO.parent / "shared" / "bench" / "locomo" / "locomo_dev.json"
@@ -41,6 +41,7 @@ def main() -> None:
     settings = Settings.model_validate(
         {"llm": {"model": args.model, "n_threads": args.threads, "n_ctx": 2048}}
     )
+    use_throwaway_keys()  # a temporary store: no OS keyring entry, a random passphrase
     with tempfile.TemporaryDirectory() as folder:
         data_dir = Path(folder)
         args.models_dir.mkdir(parents=True, exist_ok=True)

@@ -20,7 +20,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from app.commands.bench import write_result
-from core.service import Service
+from core.service import Service, use_throwaway_keys
 from evaluation.kv_bench import bench_kv
 
 
@@ -51,6 +51,8 @@ def main() -> int:
     parser.add_argument("--json", type=Path, default=REPO / "bench" / "out" / "kv.json")
     parser.add_argument("--data-dir", type=Path, help="reuse a data directory (its models/)")
     args = parser.parse_args()
+    if args.data_dir is None:
+        use_throwaway_keys()  # a temporary store: no OS keyring entry, a random passphrase
     with tempfile.TemporaryDirectory(prefix="rememora-bench-kv-") as folder:
         with Service(args.data_dir or Path(folder)) as service:
             result = bench_kv(

@@ -18,13 +18,14 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from core.service import Service
+from core.service import Service, use_throwaway_keys
 from evaluation.replay import replay_and_score
 
 SCREENAGENT = REPO.parent / "shared" / "bench" / "screens" / "screenagent"
 
 
 def run(mode: str, sessions: int | None, folder: Path) -> dict[str, object]:
+    use_throwaway_keys()  # a temporary store: no OS keyring entry, a random passphrase
     with tempfile.TemporaryDirectory(prefix=f"rememora-replay-{mode}-") as data:
         with Service(Path(data)) as service:
             report = replay_and_score(

@@ -8,6 +8,10 @@ Every error a user can cause, or that the environment can cause, is a subclass o
     ├── SettingsError          bad settings file or value (exit 2)
     ├── StoreLockedError       another process owns the data directory
     ├── StoreError             the ledger or index is unusable
+    ├── KeyUnavailableError    the store's data key cannot be opened: no keyring, no
+    │                          passphrase to ask for, or a wrong passphrase (exit 7)
+    ├── LockedError            the app is locked: no capture, no screenshot, no vault
+    │                          value, no answer until it is unlocked (exit 8)
     ├── InputFileError         a file the user gave is missing or malformed
     │   └── ArchiveError       an archive that is damaged, truncated, too big, of another
     │                          format version, or whose passphrase is wrong
@@ -53,6 +57,18 @@ class StoreLockedError(RememoraError):
 
 class StoreError(RememoraError):
     exit_code = 4
+
+
+class KeyUnavailableError(RememoraError):
+    exit_code = 7
+
+
+class LockedError(RememoraError):
+    exit_code = 8
+
+    def __init__(self, what: str) -> None:
+        super().__init__(f"Rememora is locked: {what} is refused until it is unlocked")
+        self.what = what
 
 
 class InputFileError(RememoraError):

@@ -1,5 +1,5 @@
 """The runtimes a :class:`~core.service.Service` uses, built lazily from the settings: the
-embedder, the Chroma index, the vault cipher, the OCR engine, the LLM and the one worker
+embedder, the Chroma index, the vault and frame ciphers (over the store's data key), the OCR engine, the LLM and the one worker
 that owns it. The model file is resolved in one place (:meth:`Runtime.resolve_model`),
 for loading, for the offload plan, for `doctor` and for benchmarks alike.
 """
@@ -10,9 +10,11 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
+from core.capture.frame_files import FrameCipher
 from core.errors import ModelError
 from core.progress import NULL_PROGRESS, Progress
 from core.settings import Settings
+from core.store.keys import DataKey
 from core.store.paths import StorePaths
 from core.store.vault import VaultCipher
 from core.store.vector_index import ChromaIndex, VectorIndex
@@ -43,18 +45,21 @@ class Runtime:
         self,
         paths: StorePaths,
         settings: Settings,
+        key: DataKey,
         *,
         llm: LLM | None = None,
         embedder: Embedder | None = None,
     ) -> None:
         self.paths = paths
+        self.key = key
+        self.cipher = VaultCipher(key)  # both fail with LockedError while the key is locked
+        self.frame_cipher = FrameCipher(key)
         self.settings = settings
         self._llm = llm
         self._embedder = embedder
         self._index: VectorIndex | None = None
         self._ocr: OcrEngine | None = None
         self._worker: LLMWorker | None = None
-        self._cipher: VaultCipher | None = None
         self._lock = threading.Lock()
 
     def close(self) -> None:
@@ -86,13 +91,6 @@ class Runtime:
                     self.paths.chroma, embedder, host=cfg.chroma_host, port=cfg.chroma_port
                 )
             return self._index
-
-    @property
-    def cipher(self) -> VaultCipher:
-        with self._lock:
-            if self._cipher is None:
-                self._cipher = VaultCipher(self.paths.root)
-            return self._cipher
 
     @property
     def ocr(self) -> OcrEngine:

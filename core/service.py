@@ -1,12 +1,17 @@
 """The one door into the core. The CLI and the GUI call these verbs; nothing outside
 ``core`` touches the ledger, Chroma or the models directly.
 
-Opening a :class:`Service` takes the data directory's lock; the embedder, the index and
-the LLM load lazily on first use, so `rememora status` stays fast.
+Opening a :class:`Service` takes the data directory's lock and opens the store's data
+key (core.store.keys: the OS keyring, else a passphrase), then brings an older store up to
+the at-rest protection (vault values and screenshots sealed under that key, files
+owner-only). The embedder, the index and the LLM load lazily on first use, so
+`rememora status` stays fast. The process's umask is made owner-only (077) first, so every
+file Rememora or its libraries (SQLite, Chroma) create is 0600 and every folder 0700.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import datetime
@@ -21,16 +26,17 @@ from core.archive.export import ExportOptions, ExportReport, export_archive
 from core.archive.import_ import ImportReport, import_archive
 from core.archive.sealing import is_sealed
 from core.archive.verify import AskPassphrase, verify_archive
+from core.capture.frame_files import FrameFiles
 from core.capture.media import count_frames
 from core.capture.pipeline import CapturePipeline
 from core.capture.recorder import CaptureHealth, Recorder, read_health
 from core.capture.replay import ReplayReport, run_replay
 from core.changes import Changes
-from core.errors import RememoraError
+from core.errors import LockedError, RememoraError
 from core.health import DoctorCheck, StatusReport
 from core.identity import Identity, identity_from
 from core.ingest.importers import MAX_SPEAKER_CHARS, MAX_TURN_CHARS, read_chat_file
-from core.ingest.pipeline import IngestReport, process_pending, sync_index
+from core.ingest.pipeline import IngestReport, known_vault_values, process_pending, sync_index
 from core.ingest.reconcile import Reconciler
 from core.progress import NULL_PROGRESS, Progress, check_cancelled
 from core.records import (
@@ -46,11 +52,14 @@ from core.records import (
     SearchHit,
     utcnow,
 )
+from core.retrieval.private import is_private, question_names_memory
 from core.retrieval.search import RetrievalSettings, search
 from core.runtime import Runtime
 from core.settings import Settings, load_settings
+from core.store.at_rest import make_owner_only, make_owner_only_shallow, migrate_vault
 from core.store.batches import Batch
 from core.store.clock import Clock
+from core.store.keys import DataKey, KeySource, throwaway_keys, use_throwaway_keys
 from core.store.ledger import Ledger
 from core.store.lock import DataDirLock
 from core.store.paths import StorePaths
@@ -64,8 +73,11 @@ __all__ = [
     "ExportOptions",
     "ExportReport",
     "ImportReport",
+    "KeySource",
     "Service",
     "StatusReport",
+    "throwaway_keys",
+    "use_throwaway_keys",
 ]
 
 PERSONA = (
@@ -86,28 +98,46 @@ class Service:
         llm: LLM | None = None,
         embedder: Embedder | None = None,
         clock: Clock = utcnow,
+        keys: KeySource | None = None,
     ) -> None:
+        """``keys``: where the data key's wrapping key may come from (the OS keyring by
+        default; a passphrase prompt the CLI or the GUI passes)."""
+        os.umask(os.umask(0o077) | 0o077)  # owner-only, for us and the libraries we run
         paths = StorePaths(data_dir)
         self._lock = DataDirLock(paths)
         self._lock.acquire()
         try:
             self.settings = settings or load_settings(data_dir)
+            self._key = DataKey(paths.root, keys)
+            self._key.open()
             self.store = Ledger(paths.ledger, clock=clock)
         except BaseException:
             self._lock.release()
             raise
+        self.runtime = Runtime(paths, self.settings, self._key, llm=llm, embedder=embedder)
         try:
-            if self.store.media_totals() is None:  # a store from before the counters
-                self.store.set_media_totals(count_frames(paths.media))
+            self._bring_up_to_date(paths)
         except BaseException:
             self.store.close()
             self._lock.release()
             raise
-        self.runtime = Runtime(paths, self.settings, llm=llm, embedder=embedder)
         self._paths = paths
         self._clock = clock
         self._memory_order = MemoryOrder()  # recurring memories first: their KV is reused
         self._seed_core()
+
+    def _bring_up_to_date(self, paths: StorePaths) -> None:
+        """Seal what an older store kept in clear or under ``vault.key``; count the media
+        of a store from before the counters; make the data directory owner-only (walked
+        in full once, when the data key is made; after that the umask keeps it so)."""
+        migrate_vault(self.store, paths.root, self.runtime.cipher)
+        sealed = FrameFiles(paths.media, self.runtime.frame_cipher).migrate()
+        if sealed or self.store.media_totals() is None:
+            self.store.set_media_totals(count_frames(paths.media))
+        if self._key.created:
+            make_owner_only(paths.root)
+        else:
+            make_owner_only_shallow(paths.root)
 
     # -- lifecycle ------------------------------------------------------------------
     def close(self) -> None:
@@ -157,6 +187,7 @@ class Service:
 
     # -- capture ----------------------------------------------------------------------
     def add_chat_turn(self, speaker: str, text: str, at: datetime | None = None) -> EventId:
+        self._require_unlocked("capture")
         if not speaker.strip() or not text.strip():
             raise RememoraError("a chat turn needs a speaker and some text")
         if len(text) > MAX_TURN_CHARS or len(speaker) > MAX_SPEAKER_CHARS:
@@ -172,6 +203,7 @@ class Service:
     def add_events(self, events: Sequence[NewEvent]) -> list[EventId]:
         """Append observed events (with their own times, speakers and payloads) in one
         transaction; ``ingest`` turns them into memories."""
+        self._require_unlocked("capture")
         return self.store.append_events(self.identity.canonical_events(events))
 
     def import_chat(self, path: Path) -> tuple[list[EventId], int]:
@@ -179,6 +211,7 @@ class Service:
         turns in one transaction, skipping turns already imported (same time, speaker,
         source and text), so importing a newer export of the same chats adds only what is
         new. Returns the new events' ids and how many turns were skipped."""
+        self._require_unlocked("importing chats")
         return self.store.append_new_events(self.identity.canonical_events(read_chat_file(path)))
 
     # -- screen capture -----------------------------------------------------------------
@@ -191,6 +224,7 @@ class Service:
             self.store.append_events,
             source,
             naive,
+            cipher=self.runtime.frame_cipher,
             media_counter=self.store.count_media,
         )
 
@@ -245,6 +279,7 @@ class Service:
     def ingest(self, progress: Progress = NULL_PROGRESS) -> IngestReport:
         """Record pending events, then extract typed memories from their batches with the
         LLM and reconcile them (batches that fail are retried on later runs)."""
+        self._require_unlocked("ingest")
         reconciler = Reconciler(
             self.store, self.runtime.index, self.runtime.embedder, self.runtime.cipher
         )
@@ -256,6 +291,7 @@ class Service:
             reconciler=reconciler,
             load_llm=lambda: self.runtime.json_llm(progress),
             now=self._clock,
+            vault_values=self._vault_values(),
         )
 
     def batches(self) -> list[Batch]:
@@ -270,7 +306,14 @@ class Service:
 
     def record_events(self, progress: Progress = NULL_PROGRESS) -> IngestReport:
         """Only the raw episodic records (fast, no LLM); extraction waits for `ingest`."""
-        return process_pending(self.store, self.runtime.index, self.runtime.embedder, progress)
+        self._require_unlocked("ingest")
+        return process_pending(
+            self.store,
+            self.runtime.index,
+            self.runtime.embedder,
+            progress,
+            vault_values=self._vault_values(),
+        )
 
     def vault_value(self, memory_id: MemoryId) -> str:
         """The decrypted value of a vault entry."""
@@ -300,10 +343,12 @@ class Service:
     def search(
         self, query: str, limit: int | None = None, now: datetime | None = None
     ) -> list[SearchHit]:
-        """Hybrid retrieval; ``now`` is when the question is asked (for "last week")."""
+        """Hybrid retrieval; ``now`` is when the question is asked (for "last week").
+        A memory marked private is left out unless ``query`` names its subject."""
+        self._require_unlocked("search")
         cfg = self.settings.retrieval
         top_k = limit or cfg.top_k
-        return search(
+        hits = search(
             query,
             self.store,
             self.runtime.index,
@@ -313,6 +358,11 @@ class Service:
             ),
             now=now or self._clock(),
         )
+        return [
+            hit
+            for hit in hits
+            if not is_private(hit.memory) or question_names_memory(query, hit.memory)
+        ]
 
     def events(self, ids: Sequence[EventId]) -> list[Event]:
         return self.store.events(ids)
@@ -325,6 +375,7 @@ class Service:
     ) -> Answer:
         """Process pending events (so a turn added a moment ago counts), retrieve, and
         stream the answer through ``on_token``."""
+        self._require_unlocked("answering")
         if not question.strip():
             raise RememoraError("the question is empty")
         llm = self.runtime.llm_worker(progress)  # first: a broken model must not half-run the ask
@@ -373,9 +424,10 @@ class Service:
     ) -> ExportReport:
         """Write the store (the events, memories of ``options.types`` with their history,
         the screenshots) as one archive; sealed with AES-GCM when a passphrase is given."""
+        self._require_unlocked("export")
         return export_archive(
             self.store,
-            self._paths.media,
+            self._frames(),
             out,
             options,
             self.runtime.cipher.decrypt,
@@ -402,11 +454,12 @@ class Service:
         """Verify the whole archive, then import it in one unit of work (duplicates of
         what the store holds are skipped), then embed what came in with the local
         embedder. ``ask_passphrase`` is called once, only for an encrypted archive."""
+        self._require_unlocked("import")
         archive = verify_archive(path, ask_passphrase, progress)
         cipher = self.runtime.cipher
         report = import_archive(
             self.store,
-            self._paths.media,
+            self._frames(),
             archive,
             cipher.encrypt,
             cipher.decrypt,
@@ -424,3 +477,62 @@ class Service:
         self, reindex: bool = False, progress: Progress = NULL_PROGRESS
     ) -> list[DoctorCheck]:
         return health.doctor(self.store, self.runtime, self._lock, reindex, progress)
+
+    # -- lock and keys --------------------------------------------------------------------
+    @property
+    def locked(self) -> bool:
+        """Whether the data key is out of memory (see :meth:`lock`)."""
+        return self._key.locked
+
+    @property
+    def key_opened_by(self) -> str:
+        """How the data key was last opened: ``keyring`` or ``passphrase``."""
+        return self._key.opened_by
+
+    def lock(self) -> None:
+        """Drop the data key from memory. Until :meth:`unlock`: capture keeps nothing new
+        (the recorder pauses, chat turns are refused), no screenshot or vault value can be
+        read, and ask, search, ingest, export and import raise LockedError."""
+        self._key.lock()
+
+    def unlock(self, passphrase: str | None = None) -> None:
+        """Open the data key again: with ``passphrase``, or (None) from the OS keyring,
+        ``REMEMORA_PASSPHRASE`` or the prompt given at open. KeyUnavailableError when
+        it cannot (a wrong passphrase); the app stays locked then."""
+        self._key.unlock(passphrase)
+
+    def needs_passphrase(self) -> bool:
+        """Whether unlocking needs a passphrase typed (no keyring holds the key)."""
+        return self._key.opened_by != "keyring"
+
+    def _vault_values(self) -> list[str]:
+        """The vault's values in clear, for masking them wherever an event spells one."""
+        return known_vault_values(self.store, self.runtime.cipher.decrypt)
+
+    def _require_unlocked(self, what: str) -> None:
+        if self._key.locked:
+            raise LockedError(what)
+
+    def _frames(self) -> FrameFiles:
+        return FrameFiles(self._paths.media, self.runtime.frame_cipher)
+
+    def frame_image(self, name: str) -> bytes:
+        """The WebP image of a kept screenshot (``YYYY-MM-DD/<frame id>.webp``), opened
+        with the data key (LockedError while locked)."""
+        self._require_unlocked("showing a screenshot")
+        return self._frames().read_bytes(name)
+
+    def set_private(self, memory_id: MemoryId, private: bool) -> Memory:
+        """Mark (or unmark) a memory private: retrieval then uses it only for a question
+        that names its subject. A change with its history row (actor ``user``)."""
+        memory = self.store.get(memory_id)
+        if is_private(memory) == private:
+            return memory
+        with self.store.write(actor="user") as tx:
+            return tx.memories.update(
+                memory,
+                memory.text,
+                {"private": "true" if private else "false"},
+                (),
+                "marked private" if private else "no longer private",
+            )

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from core.records import NewEvent, SearchHit, utcnow
-from core.service import Clock, Service
+from core.service import Clock, Service, throwaway_keys
 from core.settings import Settings
 from evaluation.options import ExtractMode
 from models.embedder import Embedder
@@ -96,7 +96,14 @@ def temp_store(
     ``extract="none"`` only the raw episodic record of each turn (no LLM call), with
     ``"llm"`` the full typed extraction and reconcile of `rememora ingest`."""
     with tempfile.TemporaryDirectory(prefix="rememora-eval-") as folder:
-        service = Service(Path(folder), settings=settings, embedder=embedder, llm=llm, clock=clock)
+        service = Service(
+            Path(folder),
+            settings=settings,
+            embedder=embedder,
+            llm=llm,
+            clock=clock,
+            keys=throwaway_keys(),  # a temporary store: nothing kept in the OS keyring
+        )
         try:
             started = time.perf_counter()
             service.add_events(events)

@@ -11,12 +11,13 @@ from pathlib import Path
 
 from PIL import Image
 
-from core.capture.media import write_frame_file
+from core.capture.frame_files import FrameCipher, FrameFiles
 from core.ingest.batch_extraction import BatchExtraction, pattern_vault_candidates
 from core.ingest.pipeline import IngestReport, apply_extraction
 from core.ingest.reconcile import Reconciler
 from core.records import MemoryType
 from core.service import Service
+from core.store.keys import DataKey
 from tests.conftest import TEST_SETTINGS
 
 T0 = datetime(2024, 5, 3, 10, 0, tzinfo=UTC)
@@ -42,11 +43,13 @@ def frame_name(at: datetime, seq: int) -> str:
 
 
 def add_frame(service: Service, at: datetime, seq: int, colour: str = "navy") -> str:
-    """A real WebP screenshot in the store's media folder, counted like capture does."""
+    """A real WebP screenshot in the store's media folder (sealed under its data key),
+    counted like capture does."""
     buffer = io.BytesIO()
     Image.new("RGB", (64, 48), colour).save(buffer, format="WEBP")
     name = frame_name(at, seq)
-    size = write_frame_file(service.data_dir / "media", name, [buffer.getvalue()])
+    frames = FrameFiles(service.data_dir / "media", service.runtime.frame_cipher)
+    size = frames.write(name, [buffer.getvalue()])
     service.store.count_media(1, size)
     return name
 
@@ -76,7 +79,9 @@ def fill(service: Service, with_vault: bool = True, frames: int = 2) -> None:
 
 
 def snapshot(folder: Path) -> dict[str, object]:
-    """Everything an import may change: every ledger table's rows and the media files."""
+    """Everything an import may change: every ledger table's rows, the screenshots (by
+    name: the sha256 of the image in clear, opened with the store's key from
+    REMEMORA_PASSPHRASE) and the media files as they lie on disk (sealed)."""
     db = sqlite3.connect(f"file:{folder / 'ledger.sqlite3'}?mode=ro", uri=True)
     try:
         tables = {
@@ -95,4 +100,12 @@ def snapshot(folder: Path) -> dict[str, object]:
         if media.exists()
         else {}
     )
-    return {"tables": tables, "media": files}
+    return {"tables": tables, "media": frame_hashes(folder), "media_files": files}
+
+
+def frame_hashes(folder: Path) -> dict[str, str]:
+    """The screenshots of the (closed) store at ``folder``: name -> sha256 of the image."""
+    key = DataKey(folder)
+    key.open()
+    frames = FrameFiles(folder / "media", FrameCipher(key))
+    return {f.name: hashlib.sha256(frames.read_bytes(f.name)).hexdigest() for f in frames.list()}

@@ -13,6 +13,11 @@ from pathlib import Path
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # before anything loads Qt
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["TRANSFORMERS_OFFLINE"] = "1"
+# the data key: never the developer's real keyring (keyring's own "fail" backend, which
+# Rememora reads as "no keyring"), and a passphrase from the variable, so no store ever
+# prompts; tests of the keyring path pass their own backend
+os.environ["PYTHON_KEYRING_BACKEND"] = "keyring.backends.fail.Keyring"
+os.environ.setdefault("REMEMORA_PASSPHRASE", "test passphrase, not a secret")
 
 import pytest
 

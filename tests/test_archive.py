@@ -124,7 +124,7 @@ def test_round_trip_gives_the_same_memories_history_and_answers(
     assert done.returncode == 0, done.stderr
     assert "imported 5 memories (1 already here)" in done.stdout  # the persona block
     assert _memories(target, embedder) == _memories(source, embedder)
-    assert sorted((target / "media").rglob("*.webp")) != []
+    assert sorted((target / "media").rglob("*.frame")) != []  # sealed at rest
     assert snapshot(target)["media"] == snapshot(source)["media"]
     doctor = run_cli(target, "doctor")
     assert "index: Chroma holds every memory (6)" in doctor.stdout, doctor.stdout

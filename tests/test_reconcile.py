@@ -197,8 +197,9 @@ def test_vault_value_encrypted_label_embedded(service: Service, data_dir: Path) 
     assert secret not in vault.text and secret not in json.dumps(vault.to_json())
     assert vault.sensitivity == "high"
     assert service.vault_value(vault.id) == secret
-    key = data_dir / "vault.key"
+    key = data_dir / "keys.json"  # the data key, wrapped; no key file in clear
     assert stat.S_IMODE(os.stat(key).st_mode) == 0o600
+    assert not (data_dir / "vault.key").exists()
     # the event and its raw record no longer hold the value, nor does any history row
     [raw] = [m for m in service.list_memories(MemoryType.EPISODIC) if "wifi" in m.text]
     assert secret not in raw.text and "[in vault]" in raw.text

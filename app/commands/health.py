@@ -25,6 +25,7 @@ def status(service: Service, args: argparse.Namespace) -> int:
     print(f"data directory: {report.data_dir}")
     print(f"store size: {report.store_bytes / 1e6:.1f} MB")
     print(f"model: {report.llm}   embedder: {report.embedder}")
+    print(f"data key: opened with the {service.key_opened_by} (keys.json)")
     print("memories: " + ", ".join(f"{t.value} {n}" for t, n in report.memories.items()))
     events = report.events
     print(

@@ -54,7 +54,7 @@ class BackgroundIngest(QObject):
 
     def _due(self) -> bool:
         idle = time.monotonic() - self._last_activity >= self.idle_s
-        return idle and not self.running and not self.ops.closed
+        return idle and not self.running and not self.ops.closed and not self.service.locked
 
     def maybe_start(self) -> bool:
         """If an ingest may be due, ask the store executor for pending work; True if a

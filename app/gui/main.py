@@ -9,8 +9,9 @@ from PySide6.QtWidgets import QApplication
 
 from app.gui.errors import show_error
 from app.gui.single_instance import InstanceServer, ask_running_instance_to_show
+from app.gui.unlock_dialog import ask_passphrase
 from core.errors import RememoraError
-from core.service import Service
+from core.service import KeySource, Service
 
 
 def run_gui(data_dir: Path, screenshots: Path | None = None, question: str | None = None) -> int:
@@ -21,15 +22,19 @@ def run_gui(data_dir: Path, screenshots: Path | None = None, question: str | Non
         print("Rememora is already running on this data directory; showed its window.")
         return 0
     try:
-        service = Service(data_dir)
+        service = Service(data_dir, keys=KeySource(prompt=lambda new: ask_passphrase(None, new)))
     except RememoraError as error:
         show_error(None, error)
         return error.exit_code
+    from app.gui.lock_actions import install_lock
     from app.gui.main_window import MainWindow
     from app.gui.tray import install_capture
 
     window = MainWindow(service)
     controls, _tray = install_capture(app, window, service)
+    lock = install_lock(
+        controls.menu, controls.show_action, service, window.store_ops, window, window.show_notice
+    )
     try:
         if screenshots is not None:
             from app.gui.screenshots import save_views
@@ -38,7 +43,7 @@ def run_gui(data_dir: Path, screenshots: Path | None = None, question: str | Non
                 print(f"saved {path}")
             window.close()
             return 0
-        instance = InstanceServer(data_dir, window.bring_back, window)
+        instance = InstanceServer(data_dir, window.bring_back, window, on_lock=lock.lock)
         window.show()
         try:
             return int(app.exec())

@@ -1,6 +1,7 @@
 """Single instance, politely (after Anki): the first app listens on a local socket named
 after its data directory; a second launch on the same directory asks it to show its
-window and exits, instead of failing on the store lock."""
+window and exits, instead of failing on the store lock. `rememora lock` uses the same
+socket to lock the running app: it sends ``lock`` and waits for ``locked``."""
 
 from __future__ import annotations
 
@@ -8,21 +9,30 @@ import hashlib
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import QObject
+from PySide6.QtCore import QCoreApplication, QObject
 from PySide6.QtNetwork import QLocalServer, QLocalSocket
 
 SHOW = b"show\n"
+LOCK = b"lock\n"
+LOCKED = b"locked\n"
 
 
 def server_name(data_dir: Path) -> str:
     return "rememora-" + hashlib.sha256(str(data_dir.resolve()).encode()).hexdigest()[:16]
 
 
-def ask_running_instance_to_show(data_dir: Path, timeout_ms: int = 1000) -> bool:
-    """True if an app already owns ``data_dir`` and was told to show itself."""
+def _connect(data_dir: Path, timeout_ms: int) -> QLocalSocket | None:
+    if QCoreApplication.instance() is None:  # the CLI: sockets need an application object
+        QCoreApplication([])
     socket = QLocalSocket()
     socket.connectToServer(server_name(data_dir))
-    if not socket.waitForConnected(timeout_ms):
+    return socket if socket.waitForConnected(timeout_ms) else None
+
+
+def ask_running_instance_to_show(data_dir: Path, timeout_ms: int = 1000) -> bool:
+    """True if an app already owns ``data_dir`` and was told to show itself."""
+    socket = _connect(data_dir, timeout_ms)
+    if socket is None:
         return False
     socket.write(SHOW)
     socket.waitForBytesWritten(timeout_ms)
@@ -30,15 +40,38 @@ def ask_running_instance_to_show(data_dir: Path, timeout_ms: int = 1000) -> bool
     return True
 
 
+def ask_running_instance_to_lock(data_dir: Path, timeout_ms: int = 5000) -> bool | None:
+    """Lock the app that owns ``data_dir``: True once it says it is locked, False if it
+    did not answer in time, None if no app is running there."""
+    socket = _connect(data_dir, timeout_ms)
+    if socket is None:
+        return None
+    socket.write(LOCK)
+    socket.waitForBytesWritten(timeout_ms)
+    answer = b""
+    while LOCKED not in answer and socket.waitForReadyRead(timeout_ms):
+        answer += bytes(socket.readAll().data())
+    socket.disconnectFromServer()
+    return LOCKED in answer
+
+
 class InstanceServer(QObject):
     def __init__(
-        self, data_dir: Path, on_show: Callable[[], None], parent: QObject | None = None
+        self,
+        data_dir: Path,
+        on_show: Callable[[], None],
+        parent: QObject | None = None,
+        on_lock: Callable[[Callable[[], None]], None] | None = None,
     ) -> None:
+        """``on_lock(done)``: lock the app, then call ``done`` (which answers the
+        client)."""
         super().__init__(parent)
         self._server = QLocalServer(self)
         self._on_show = on_show
+        self._on_lock = on_lock
         name = server_name(data_dir)
         QLocalServer.removeServer(name)  # a stale socket left by a killed app
+        self._server.setSocketOptions(QLocalServer.SocketOption.UserAccessOption)
         self._server.listen(name)
         self._server.newConnection.connect(self._accept)
 
@@ -48,10 +81,19 @@ class InstanceServer(QObject):
 
     def _read(self) -> None:
         connection = self.sender()
-        if isinstance(connection, QLocalSocket) and SHOW.strip() in bytes(
-            connection.readAll().data()
-        ):
+        if not isinstance(connection, QLocalSocket):
+            return
+        message = bytes(connection.readAll().data())
+        if SHOW.strip() in message:
             self._on_show()
+        if LOCK.strip() in message and self._on_lock is not None:
+
+            def answer() -> None:
+                if connection.state() == QLocalSocket.LocalSocketState.ConnectedState:
+                    connection.write(LOCKED)
+                    connection.flush()
+
+            self._on_lock(answer)
 
     def close(self) -> None:
         self._server.close()

@@ -32,7 +32,7 @@ from core.archive.format import (
     sha256_hex,
 )
 from core.archive.sealing import SealedWriter
-from core.capture.media import list_frame_files, read_frame_file
+from core.capture.frame_files import FrameFiles
 from core.errors import InputFileError, StoreError
 from core.progress import NULL_PROGRESS, Progress, check_cancelled
 from core.records import HistoryRow, Memory, MemoryType, dumps
@@ -111,7 +111,7 @@ def _selected(memories: Sequence[Memory], since: datetime | None) -> list[Memory
 
 def export_archive(
     ledger: Ledger,
-    media_root: Path,
+    frames: FrameFiles,
     out: Path,
     options: ExportOptions,
     decrypt: Decrypt,
@@ -157,19 +157,13 @@ def export_archive(
         MEMORIES: _jsonl(memory_json),
         HISTORY: _jsonl(history_json),
     }
-    frames = (
-        list_frame_files(media_root, options.since.date() if options.since else None)
-        if options.media
-        else []
-    )
+    kept = frames.list(options.since.date() if options.since else None) if options.media else []
     entries = [MemberEntry(name, len(data), sha256_hex(data)) for name, data in records.items()]
-    for done, frame in enumerate(frames, start=1):
+    for done, frame in enumerate(kept, start=1):
         check_cancelled(progress)
-        digest = hashlib.sha256()
-        for chunk in read_frame_file(media_root, frame.name):
-            digest.update(chunk)
-        entries.append(MemberEntry(MEDIA_PREFIX + frame.name, frame.size, digest.hexdigest()))
-        progress.update(done, len(frames), "hashing screenshots")
+        image = frames.read_bytes(frame.name)  # in clear: the archive seals its own stream
+        entries.append(MemberEntry(MEDIA_PREFIX + frame.name, len(image), sha256_hex(image)))
+        progress.update(done, len(kept), "hashing screenshots")
     manifest = Manifest(
         app_version=app_version(),
         created_at=now,
@@ -182,7 +176,7 @@ def export_archive(
             "events": len(events),
             "memories": len(memories),
             "history": len(history),
-            "media": len(frames),
+            "media": len(kept),
             **{f"memories.{t.value}": sum(m.type is t for m in memories) for t in types},
         },
         members=tuple(entries),
@@ -191,7 +185,7 @@ def export_archive(
     try:
         fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "wb") as raw:
-            _write(raw, manifest, records, media_root, now, options.passphrase, progress)
+            _write(raw, manifest, records, frames, now, options.passphrase, progress)
             raw.flush()
             os.fsync(raw.fileno())
         partial.replace(out)
@@ -203,7 +197,7 @@ def export_archive(
         len(events),
         len(memories),
         len(history),
-        len(frames),
+        len(kept),
         out.stat().st_size,
         sealed,
         vault_left_out,
@@ -214,15 +208,15 @@ class _CheckedFrame:
     """A frame's bytes, streamed and hashed; ``check`` compares them with the hash taken
     for the manifest (a frame that changed meanwhile fails the export)."""
 
-    def __init__(self, media_root: Path, entry: MemberEntry) -> None:
-        self._root = media_root
+    def __init__(self, frames: FrameFiles, entry: MemberEntry) -> None:
+        self._frames = frames
         self._entry = entry
         self._name = entry.name.removeprefix(MEDIA_PREFIX)
         self._digest = hashlib.sha256()
         self._size = 0
 
     def __iter__(self) -> Iterator[bytes]:
-        for chunk in read_frame_file(self._root, self._name):
+        for chunk in self._frames.read(self._name):
             self._digest.update(chunk)
             self._size += len(chunk)
             yield chunk
@@ -236,7 +230,7 @@ def _write(
     raw: BinaryIO,
     manifest: Manifest,
     records: dict[str, bytes],
-    media_root: Path,
+    frames: FrameFiles,
     now: datetime,
     passphrase: str | None,
     progress: Progress,
@@ -253,7 +247,7 @@ def _write(
             written += entry.size
             continue
         check_cancelled(progress)
-        frame = _CheckedFrame(media_root, entry)
+        frame = _CheckedFrame(frames, entry)
         writer.add(entry.name, entry.size, frame)
         frame.check()
         written += entry.size

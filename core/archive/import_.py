@@ -2,7 +2,7 @@
 nothing.
 
 1. Media: the archive is read a second time (and checked again) and each screenshot the
-   store lacks is written through the media store's functions. Should anything later
+   store lacks is sealed under this store's data key and written (core.capture.frame_files). Should anything later
    fail, the frames this import wrote are removed again.
 2. Ledger: ONE unit of work adds the events (an event the log already has — same kind,
    time, speaker, source and text — is not added again: the archive's id maps to it),
@@ -23,7 +23,7 @@ from pathlib import Path
 
 from core.archive.format import MEDIA_PREFIX, content_hash
 from core.archive.verify import VerifiedArchive, member_limit, members_in_order, open_plaintext
-from core.capture.media import has_frame_file, remove_frame_file, write_frame_file
+from core.capture.frame_files import FrameFiles
 from core.changes import Changes
 from core.errors import ArchiveError
 from core.progress import NULL_PROGRESS, Progress, check_cancelled
@@ -89,7 +89,7 @@ class _Frame:
 
 
 def copy_media(
-    archive: VerifiedArchive, media_root: Path, written: list[tuple[str, int]], progress: Progress
+    archive: VerifiedArchive, frames: FrameFiles, written: list[tuple[str, int]], progress: Progress
 ) -> int:
     """Second pass: write the frames the store lacks (appending each to ``written``, so a
     failure can take them back); every member is checked against the manifest again."""
@@ -102,14 +102,14 @@ def copy_media(
         for entry, member in members_in_order(archive.path, reader, archive.manifest):
             check_cancelled(progress)
             name = entry.name.removeprefix(MEDIA_PREFIX)
-            if not entry.name.startswith(MEDIA_PREFIX) or has_frame_file(media_root, name):
+            if not entry.name.startswith(MEDIA_PREFIX) or frames.has(name):
                 digest = hashlib.sha256()
                 for chunk in member.chunks():
                     digest.update(chunk)
                 skipped += entry.name.startswith(MEDIA_PREFIX)
             else:
                 frame = _Frame(member.chunks())
-                size = write_frame_file(media_root, name, frame)
+                size = frames.write(name, frame)
                 written.append((name, size))
                 digest = frame.digest
             if digest.hexdigest() != entry.sha256:
@@ -265,7 +265,7 @@ def write_ledger(
 
 def import_archive(
     ledger: Ledger,
-    media_root: Path,
+    frames: FrameFiles,
     archive: VerifiedArchive,
     encrypt: Cipher,
     decrypt: Cipher,
@@ -274,14 +274,14 @@ def import_archive(
 ) -> ImportReport:
     written: list[tuple[str, int]] = []
     try:
-        media_skipped = copy_media(archive, media_root, written, progress) if archive.media else 0
+        media_skipped = copy_media(archive, frames, written, progress) if archive.media else 0
         check_cancelled(progress)
         progress.update(0, None, "importing memories")
         with ledger.write(actor="import") as tx:
             counts = write_ledger(tx, archive, encrypt, decrypt, written)
     except BaseException:
         for name, _size in written:
-            remove_frame_file(media_root, name)
+            frames.remove(name)
         raise
     events_added, events_skipped, added, skipped, core_updated, history_rows = counts
     return ImportReport(

@@ -36,7 +36,7 @@ from core.archive.format import (
     memory_from_json,
 )
 from core.archive.sealing import SealedReader, is_sealed
-from core.capture.media import is_frame_name
+from core.capture.frame_files import is_frame_name
 from core.errors import ArchiveError, InputFileError
 from core.progress import NULL_PROGRESS, Progress, check_cancelled
 from core.records import Event, HistoryRow, Memory, MemoryId, MemoryType

@@ -1,4 +1,5 @@
-"""Frames on disk as WebP, within a storage budget.
+"""Frames on disk as WebP sealed under the data key (core.capture.frame_files), within a
+storage budget.
 
 Past the budget the oldest images are deleted first; their text and memories stay in
 the ledger. When the disk is nearly full, :meth:`MediaStore.low_disk` says why capture
@@ -8,16 +9,17 @@ running totals), so status knows the media's size without walking the folder.
 
 from __future__ import annotations
 
-import re
+import io
 import shutil
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 from PIL import Image
 
+from core.capture.frame_files import SUFFIX, FrameCipher, write_sealed
 from core.store.counters import MediaTotals
 
 GB = 1_000_000_000
@@ -29,7 +31,7 @@ MediaCounter = Callable[[int, int], None]
 def count_frames(root: Path) -> MediaTotals:
     """The frames kept under ``root``, counted by walking it: for a store that has never
     kept the totals; the running totals replace this walk from then on."""
-    sizes = [p.stat().st_size for p in root.rglob("*.webp")] if root.exists() else []
+    sizes = [p.stat().st_size for p in root.rglob(f"*{SUFFIX}")] if root.exists() else []
     return MediaTotals(len(sizes), sum(sizes))
 
 
@@ -67,9 +69,11 @@ class MediaStore:
         budget_gb: float,
         min_free_gb: float,
         quality: int,
+        cipher: FrameCipher,
         counter: MediaCounter | None = None,
     ) -> None:
         self.root = root
+        self.cipher = cipher
         self._counter = counter
         self.budget_bytes = int(budget_gb * GB)
         self.min_free_bytes = int(min_free_gb * GB)
@@ -77,7 +81,7 @@ class MediaStore:
         self._lock = threading.Lock()
         self._sizes: dict[Path, int] = {}
         if root.exists():
-            for path in root.rglob("*.webp"):
+            for path in root.rglob(f"*{SUFFIX}"):
                 self._sizes[path] = path.stat().st_size
         self.deleted = 0
 
@@ -96,14 +100,21 @@ class MediaStore:
             )
         return None
 
+    @property
+    def locked(self) -> bool:
+        """The data key is locked: no frame can be kept."""
+        return self.cipher.locked
+
     def save(self, frame_id: str, at: datetime, image: Image.Image) -> StoredFrame:
+        """Encode as WebP, seal under the data key and write (LockedError if locked)."""
         folder = self.root / f"{at:%Y-%m-%d}"
-        folder.mkdir(parents=True, exist_ok=True)
-        path = folder / f"{frame_id}.webp"
-        partial = path.with_suffix(".part")
-        image.save(partial, format="WEBP", quality=self.quality, method=4)
-        partial.replace(path)
-        size = path.stat().st_size
+        name = f"{folder.name}/{frame_id}.webp"
+        encoded = io.BytesIO()
+        image.save(encoded, format="WEBP", quality=self.quality, method=4)
+        sealed = self.cipher.seal(name, encoded.getvalue())
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        path = folder / f"{frame_id}{SUFFIX}"
+        size = write_sealed(path, sealed)
         with self._lock:
             self._sizes[path] = size
         self._count(1, size)
@@ -160,76 +171,3 @@ def _time_of(path: Path) -> datetime | None:
         return datetime.strptime(path.stem.split("-")[0], "%Y%m%dT%H%M%S%f").replace(tzinfo=UTC)
     except ValueError:
         return None
-
-
-# -- frames as files, for export and import (core.archive) -------------------------------
-# Archives read and write frames through these, never by path, so how frames are kept at
-# rest (encrypted, one day) stays the media store's business.
-FRAME_NAME = re.compile(r"\d{4}-\d{2}-\d{2}/[0-9]{8}T[0-9]{12}-[0-9]{6}\.webp")
-READ_CHUNK = 1 << 20
-
-
-@dataclass(frozen=True)
-class FrameFile:
-    """A kept frame: ``name`` is ``YYYY-MM-DD/<frame id>.webp`` under the media folder."""
-
-    name: str
-    size: int
-
-
-def is_frame_name(name: str) -> bool:
-    return FRAME_NAME.fullmatch(name) is not None
-
-
-def list_frame_files(root: Path, since: date | None = None) -> list[FrameFile]:
-    """The frames kept under ``root`` (captured on or after ``since``), oldest first."""
-    if not root.exists():
-        return []
-    found = []
-    for path in sorted(root.glob("*/*.webp")):
-        name = f"{path.parent.name}/{path.name}"
-        if not is_frame_name(name):
-            continue
-        if since is not None and path.parent.name < since.isoformat():
-            continue
-        found.append(FrameFile(name, path.stat().st_size))
-    return found
-
-
-def read_frame_file(root: Path, name: str) -> Iterator[bytes]:
-    """The bytes of one kept frame, in chunks (a frame need not fit in memory)."""
-    if not is_frame_name(name):
-        raise ValueError(f"not a frame name: {name!r}")
-    with (root / name).open("rb") as handle:
-        while chunk := handle.read(READ_CHUNK):
-            yield chunk
-
-
-def has_frame_file(root: Path, name: str) -> bool:
-    return is_frame_name(name) and (root / name).is_file()
-
-
-def write_frame_file(root: Path, name: str, chunks: Iterable[bytes]) -> int:
-    """Write one frame atomically (a ``.part`` file renamed into place); returns its size.
-    If ``chunks`` raises, nothing is left behind."""
-    if not is_frame_name(name):
-        raise ValueError(f"not a frame name: {name!r}")
-    path = root / name
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_suffix(".part")
-    size = 0
-    try:
-        with partial.open("wb") as handle:
-            for chunk in chunks:
-                handle.write(chunk)
-                size += len(chunk)
-        partial.replace(path)
-    except BaseException:
-        partial.unlink(missing_ok=True)
-        raise
-    return size
-
-
-def remove_frame_file(root: Path, name: str) -> None:
-    if is_frame_name(name):
-        (root / name).unlink(missing_ok=True)

@@ -1,9 +1,11 @@
 """The capture pipeline every frame goes through, live or replayed:
 
-    privacy gate -> two-stage dedup -> WebP media store -> OCR queue (background)
-    -> redaction -> screen event on the ledger's write path
+    privacy gate -> two-stage dedup -> WebP media store (sealed) -> OCR queue
+    (background) -> redaction -> screen event on the ledger's write path
 
-Nothing of a denied frame is written anywhere; it is only counted. The capture side
+Nothing of a denied frame is written anywhere; it is only counted. While the data key is
+locked, no frame goes past the start: nothing is kept, read or appended (counted as
+``dropped_locked``). The capture side
 never waits for OCR: a full queue drops the frame and counts it.
 """
 
@@ -16,10 +18,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from core.capture.frame_files import FrameCipher
 from core.capture.frames import Deduper, Frame, Verdict
 from core.capture.media import MediaCounter, MediaStore
 from core.capture.ocr_queue import OcrJob, OcrQueue, OcrResult
 from core.capture.privacy import PrivacyGate, redact
+from core.errors import LockedError
 from core.records import EventKind, NewEvent, to_iso
 from core.settings import CaptureSettings
 from models.ocr import OcrEngine
@@ -34,6 +38,7 @@ class CaptureCounters:
     dropped_private: int = 0
     masked_private: int = 0  # kept with denied background windows painted over
     dropped_backlog: int = 0
+    dropped_locked: int = 0  # captured while Rememora was locked: not kept, not read
     dedup_exact: int = 0
     dedup_similar: int = 0
     ocr_frames: int = 0
@@ -102,6 +107,7 @@ class CapturePipeline:
         source: str = "screen",
         naive: bool = False,
         *,
+        cipher: FrameCipher,
         media_counter: MediaCounter | None = None,
     ) -> None:
         """``naive``: the baseline to compare against, no dedup and a full-frame OCR of
@@ -116,6 +122,7 @@ class CapturePipeline:
             settings.media_budget_gb,
             settings.min_free_disk_gb,
             settings.webp_quality,
+            cipher,
             self._kept_going(media_counter) if media_counter is not None else None,
         )
         self.counters = CaptureCounters()
@@ -137,10 +144,13 @@ class CapturePipeline:
     # -- capture side (never waits for OCR) -------------------------------------------
     def submit(self, frame: Frame) -> str:
         """Run one frame through the gate, dedup and media store; queue its OCR.
-        Returns what happened: private, exact, similar, backlog or kept."""
+        Returns what happened: locked, private, exact, similar, backlog or kept."""
         with self._lock:
             self.counters.frames += 1
             self.counters.last_frame_at = to_iso(frame.at)
+            if self.media.locked:
+                self.counters.dropped_locked += 1
+                return "locked"
         reason, boxes = self.gate.screen_verdict(frame.window, frame.others)
         if reason:
             with self._lock:
@@ -166,7 +176,12 @@ class CapturePipeline:
                 self.counters.dropped_backlog += 1
             self._base_seq = -1
             return "backlog"
-        stored = self.media.save(frame_id, frame.at, frame.image)
+        try:
+            stored = self.media.save(frame_id, frame.at, frame.image)
+        except LockedError:  # locked between the check above and now
+            with self._lock:
+                self.counters.dropped_locked += 1
+            return "locked"
         job = OcrJob(seq, base, frame, verdict.changes, frame_id, str(stored.path))
         if not self.ocr.offer(job):
             self.media.discard(stored)

@@ -177,6 +177,8 @@ class Recorder:
             self._wake.clear()
 
     def _why_paused(self) -> str:
+        if self.pipeline.media.locked:
+            return "Rememora is locked"
         low = self.pipeline.media.low_disk()
         if low:
             return low

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from core.errors import Cancelled, ExtractionError, ModelError
@@ -27,6 +27,7 @@ from core.ingest.batch_extraction import BatchExtraction, extract_batch
 from core.ingest.batching import group_events
 from core.ingest.reconcile import Op, Reconciler
 from core.ingest.type_extractors import Candidate
+from core.ingest.vault_masking import find_variants, mask_values
 from core.ingest.vector_cache import VectorsMissing
 from core.progress import NULL_PROGRESS, Progress, check_cancelled
 from core.records import Event, EventKind, MemoryType, NewMemory
@@ -99,8 +100,13 @@ def record_pending(
     embedder: Embedder,
     report: IngestReport,
     progress: Progress = NULL_PROGRESS,
+    vault_values: Sequence[str] = (),
 ) -> None:
     """Phase 1: raw episodic records and batches for every pending event.
+
+    A value already in the vault (``vault_values``, in clear) that an event spells out, in
+    any form, is masked in the event and its record before either is written on (the
+    ledger, Chroma), as extraction does for a value it files.
 
     Each turn is embedded once, before the write opens: the vector of its episodic record
     both groups the events into batches and goes into Chroma right after the write (a
@@ -114,6 +120,17 @@ def record_pending(
         if not events:
             break
         records = [episodic_record(event) for event in events]
+        hidden = {
+            event.id: pieces
+            for event in events
+            if (pieces := [p for v in vault_values for p in find_variants(event.text, v)])
+        }
+        records = [
+            replace(record, text=mask_values(record.text, vault_values))
+            if record.source_event_ids[0] in hidden
+            else record
+            for record in records
+        ]
         vectors = embedder.embed([record.text for record in records])
         groups = group_events(events, vectors)
         with ledger.write(actor="ingest") as tx:
@@ -121,6 +138,9 @@ def record_pending(
             # still be pending, or another recorder took them (and this chunk is read again)
             if not tx.events.all_pending([e.id for e in events]):
                 continue
+            for event_id, pieces in hidden.items():
+                for piece in sorted(pieces, key=len, reverse=True):
+                    tx.events.redact_text(event_id, piece, MASK)
             written = [
                 tx.memories.add(record, "raw episodic record of an event") for record in records
             ]
@@ -135,10 +155,10 @@ def record_pending(
 
 
 def _mask_secrets(candidate: Candidate, secrets: Sequence[str]) -> Candidate:
-    text, fields = candidate.text, dict(candidate.fields)
-    for secret in secrets:
-        text = text.replace(secret, MASK)
-        fields = {k: v.replace(secret, MASK) for k, v in fields.items()}
+    """The candidate with every spelling of every vault value masked (core.ingest.
+    vault_masking: "12 Oak St." also as "12 oak street")."""
+    text = mask_values(candidate.text, secrets)
+    fields = {k: mask_values(v, secrets) for k, v in candidate.fields.items()}
     return Candidate(
         candidate.type,
         text,
@@ -153,20 +173,36 @@ def _mask_secrets(candidate: Candidate, secrets: Sequence[str]) -> Candidate:
 
 
 def _redact_sources(tx: StoreWrite, ledger: Ledger, candidate: Candidate) -> None:
-    """Take a vault value out of the events that said it and their raw records."""
+    """Take a vault value (in any spelling) out of the events that said it and their
+    raw records."""
     secret = candidate.secret
-    for event_id in candidate.source_event_ids:
-        tx.events.redact_text(event_id, secret, MASK)
+    sources = set(candidate.source_event_ids)
+    for event in ledger.events(list(candidate.source_event_ids)):
+        for piece in find_variants(event.text, secret):
+            tx.events.redact_text(event.id, piece, MASK)
     for memory in ledger.list_memories(MemoryType.EPISODIC, include_inactive=True):
-        if secret in memory.text and set(memory.source_event_ids) & set(candidate.source_event_ids):
-            tx.memories.redact(
+        if not set(memory.source_event_ids) & sources:
+            continue
+        for piece in find_variants(memory.text, secret):
+            memory = tx.memories.redact(
                 memory,
-                secret,
+                piece,
                 MASK,
                 "vault value kept out of clear text",
                 candidate.source_event_ids,
                 candidate.actor,
             )
+
+
+def known_vault_values(ledger: Ledger, decrypt: Callable[[str], str]) -> list[str]:
+    """The values of the vault entries the store holds (any status), in clear: what no
+    other memory may spell out."""
+    values = []
+    for memory in ledger.list_memories(MemoryType.VAULT, include_inactive=True):
+        token = memory.fields.get("value")
+        if token:
+            values.append(decrypt(token))
+    return values
 
 
 def _write_extraction(
@@ -210,7 +246,11 @@ def apply_extraction(
     should the write need a text made inside it, it rolls back, that text is embedded,
     and the write runs again from the same inputs."""
     vault = [c for c in extraction.candidates if c.type is MemoryType.VAULT and c.secret]
-    secrets = sorted({c.secret for c in vault}, key=len, reverse=True)
+    secrets = sorted(
+        {c.secret for c in vault} | set(known_vault_values(ledger, reconciler.cipher.decrypt)),
+        key=len,
+        reverse=True,
+    )
     others = [
         _mask_secrets(c, secrets) for c in extraction.candidates if c.type is not MemoryType.VAULT
     ]
@@ -277,10 +317,12 @@ def process_pending(
     reconciler: Reconciler | None = None,
     load_llm: Callable[[], JsonLLM] | None = None,
     now: Callable[[], datetime] | None = None,
+    vault_values: Sequence[str] = (),
 ) -> IngestReport:
-    """Record pending events; then, given a model, extract typed memories from batches."""
+    """Record pending events; then, given a model, extract typed memories from batches.
+    ``vault_values``: the vault's values in clear, masked wherever an event spells one."""
     report = IngestReport()
-    record_pending(ledger, index, embedder, report, progress)
+    record_pending(ledger, index, embedder, report, progress, vault_values)
     if reconciler is not None and load_llm is not None and now is not None:
         extract_pending(ledger, index, embedder, reconciler, load_llm, now, report, progress)
     report.indexed = sync_index(ledger, index, embedder, progress)

@@ -1,10 +1,12 @@
 """Knowledge-vault values encrypted at rest.
 
-Values are encrypted with Fernet (AES-128-CBC + HMAC-SHA256, from ``cryptography``) under
-a key kept in ``<data dir>/vault.key`` with 0600 permissions; the ledger stores only the
-token. What is embedded and searched is the entry's label, never its value. (Key storage
-is hardened in the security work; this is the at-rest baseline.) A value is decrypted for
-an answer only when the question names its entry (`question_names_entry`).
+Values are sealed with AES-256-GCM under the store's data key (core.store.keys); the
+ledger holds only the token, ``rk1:`` + base64(nonce || ciphertext), bound to the value's
+purpose by its associated data. What is embedded and searched is the entry's label, never
+its value. A value is decrypted for an answer only when the question names its entry
+(`question_names_entry`). Stores from before the data key kept Fernet tokens under a
+``vault.key`` file next to the data: :func:`legacy_fernet` reads that key once, for the
+migration (core.store.at_rest), which re-seals every token and then removes the file.
 
 A cheap pattern detector also flags vault-looking text (street addresses, IBANs, card
 numbers, "password is …"), so a weak model cannot leak those into plain memories.
@@ -12,7 +14,7 @@ numbers, "password is …"), so a weak model cannot leak those into plain memori
 
 from __future__ import annotations
 
-import os
+import base64
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,42 +22,59 @@ from pathlib import Path
 from cryptography.fernet import Fernet, InvalidToken
 
 from core.errors import StoreError
+from core.store.keys import DataKey
 
-KEY_FILE = "vault.key"
+LEGACY_KEY_FILE = "vault.key"
+TOKEN_PREFIX = "rk1:"
+_AAD = b"rememora vault value v1"
 VAULT_TYPES = ("address", "account_number", "credential", "phone", "email", "id_number", "other")
 SENSITIVITY = ("low", "medium", "high")
 MASK = "[in vault]"
 
 
 class VaultCipher:
-    def __init__(self, data_dir: Path) -> None:
-        self.key_path = data_dir / KEY_FILE
-        self._fernet = Fernet(self._load_or_create_key())
+    """Vault values sealed under the data key (locked key: LockedError)."""
 
-    def _load_or_create_key(self) -> bytes:
-        if not self.key_path.exists():
-            key = Fernet.generate_key()
-            fd = os.open(self.key_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(key)
-                handle.flush()
-                os.fsync(handle.fileno())
-            return key
-        mode = self.key_path.stat().st_mode & 0o777
-        if mode & 0o077:
-            raise StoreError(
-                f"{self.key_path} is readable by others (mode {mode:o}); run `chmod 600` on it"
-            )
-        return self.key_path.read_bytes().strip()
+    def __init__(self, key: DataKey) -> None:
+        self._key = key
 
     def encrypt(self, value: str) -> str:
-        return self._fernet.encrypt(value.encode("utf-8")).decode("ascii")
+        sealed = self._key.seal(value.encode("utf-8"), _AAD, "storing a vault value")
+        return TOKEN_PREFIX + base64.urlsafe_b64encode(sealed).decode("ascii")
 
     def decrypt(self, token: str) -> str:
+        if not is_current_token(token):
+            raise StoreError(
+                "a vault value is still sealed with the old vault.key; reopen the store "
+                "to migrate it"
+            )
         try:
-            return self._fernet.decrypt(token.encode("ascii")).decode("utf-8")
-        except InvalidToken:
-            raise StoreError(f"a vault value cannot be decrypted with {self.key_path}") from None
+            blob = base64.urlsafe_b64decode(token[len(TOKEN_PREFIX) :].encode("ascii"))
+        except ValueError:
+            raise StoreError("a vault value in the ledger is damaged") from None
+        return self._key.unseal(blob, _AAD, "showing a vault value").decode("utf-8")
+
+
+def is_current_token(token: str) -> bool:
+    return token.startswith(TOKEN_PREFIX)
+
+
+def legacy_fernet(data_dir: Path) -> Fernet | None:
+    """The Fernet key of a store from before the data key, if its file is still there."""
+    path = data_dir / LEGACY_KEY_FILE
+    if not path.exists():
+        return None
+    try:
+        return Fernet(path.read_bytes().strip())
+    except (OSError, ValueError) as exc:
+        raise StoreError(f"{path}: cannot read the old vault key ({exc})") from None
+
+
+def legacy_decrypt(fernet: Fernet, token: str) -> str:
+    try:
+        return fernet.decrypt(token.encode("ascii")).decode("utf-8")
+    except InvalidToken:
+        raise StoreError(f"a vault value cannot be decrypted with {LEGACY_KEY_FILE}") from None
 
 
 @dataclass(frozen=True)

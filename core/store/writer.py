@@ -1,5 +1,6 @@
 """The one place that changes memory rows. Every content change — ADD, UPDATE (version
-+1), SUPERSEDE (the old row kept, status superseded, pointing at its successor), REDACT —
++1), SUPERSEDE (the old row kept, status superseded, pointing at its successor), REDACT,
+RESEAL (a vault token sealed again under a new key, the value unchanged) —
 writes its history row (op, before, after, actor, reason, source events) in the same
 transaction. Bookkeeping that is not a content change (a recall counted, a row marked as
 indexed in Chroma, or all rows marked for a rebuild) goes through here too, without
@@ -259,6 +260,29 @@ class MemoryWriter:
         )
         self.written.append(restored)
         return restored
+
+    def reseal(self, memory_id: MemoryId, tokens: dict[str, str], reason: str) -> None:
+        """Replace sealed tokens (old -> new: the same value under another key) in the
+        memory's fields and in its history snapshots, with one RESEAL history row. The
+        content does not change, so neither does the version."""
+        for old, new in tokens.items():
+            self._db.execute(
+                "UPDATE memories SET fields = replace(fields, ?, ?) WHERE id = ?",
+                (old, new, memory_id),
+            )
+            self._db.execute(
+                "UPDATE history SET before = replace(before, ?, ?), after = replace(after, ?, ?)"
+                " WHERE memory_id = ?",
+                (old, new, old, new, memory_id),
+            )
+        self._history(memory_id, "RESEAL", None, None, self.actor, reason, [])
+
+    def history_snapshots(self, memory_id: MemoryId) -> list[dict[str, object]]:
+        """The before/after snapshots of a memory's history rows (for a reseal)."""
+        rows = self._db.execute(
+            "SELECT before, after FROM history WHERE memory_id = ?", (memory_id,)
+        ).fetchall()
+        return [json.loads(v) for row in rows for v in row if v is not None]
 
     # -- bookkeeping (no history: the memory's content does not change) -----------------
     def record_access(self, ids: Sequence[MemoryId]) -> None:

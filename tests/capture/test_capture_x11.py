@@ -3,6 +3,7 @@ mss, real RapidOCR, the real ledger and retrieval."""
 
 from __future__ import annotations
 
+import io
 import re
 import sqlite3
 import time
@@ -60,7 +61,9 @@ def test_capture_under_xvfb_makes_a_searchable_memory(
     assert event.payload["app"] == "writer" and event.payload["title"] == "Invoice draft"
     media = Path(event.payload["media_path"])
     assert media.parent.parent == capture_service.runtime.paths.media
-    assert media.read_bytes()[8:12] == b"WEBP"
+    assert media.suffix == ".frame" and b"WEBP" not in media.read_bytes()  # sealed at rest
+    image = capture_service.frame_image(f"{media.parent.name}/{media.stem}.webp")
+    assert image[8:12] == b"WEBP"
     assert event.payload["frame_id"] == media.stem
     health = capture_service.capture_health()
     assert health is not None and health.counters.kept == 1 and health.counters.dedup_exact == 1
@@ -116,8 +119,9 @@ def test_denied_background_window_is_painted_over_and_the_rest_is_kept(
     on_disk = stored_bytes(data_dir)
     for secret in (b"Wombat", b"98765", b"Quokka"):
         assert secret not in on_disk
-    (media,) = capture_service.runtime.paths.media.rglob("*.webp")
-    with Image.open(media) as stored:
+    (media,) = capture_service.runtime.paths.media.rglob("*.frame")
+    image = capture_service.frame_image(f"{media.parent.name}/{media.stem}.webp")
+    with Image.open(io.BytesIO(image)) as stored:
         grey = stored.convert("L")
     assert grey.crop((0, 0, 380, 560)).getextrema()[1] < 16  # painted over
     assert grey.crop((420, 100, 780, 500)).getextrema()[1] > 200  # the notes' white page

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageFont
 
+from core.capture.frame_files import FrameCipher
 from core.capture.frames import Deduper, Frame
 from core.capture.ocr_queue import read_changed
 from core.capture.pipeline import CapturePipeline
@@ -18,12 +19,20 @@ from core.capture.privacy import WindowInfo
 from core.records import utcnow
 from core.service import Service
 from core.settings import CaptureSettings, Settings
+from core.store.keys import DataKey, KeySource
 from core.store.ledger import Ledger
 from models.ocr import RapidOcrEngine
 from tests.conftest import SHARED_BENCH
 
 T0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 EDITOR = WindowInfo("editor", "notes.txt")
+
+
+def _cipher(folder: Path) -> FrameCipher:
+    """Frames sealed under a data key of their own (the passphrase from the conftest)."""
+    key = DataKey(folder, KeySource(use_system_keyring=False))
+    key.open()
+    return FrameCipher(key)
 
 
 @pytest.fixture(scope="module")
@@ -115,7 +124,9 @@ def test_media_budget_deletes_oldest_frames_and_keeps_their_text(
 ) -> None:
     ledger = Ledger(tmp_path / "ledger.sqlite3", clock=utcnow)
     settings = CaptureSettings(media_budget_gb=0.000_004, webp_quality=90)  # 4 kB
-    pipeline = CapturePipeline(settings, tmp_path / "media", engine, ledger.append_events)
+    pipeline = CapturePipeline(
+        settings, tmp_path / "media", engine, ledger.append_events, cipher=_cipher(tmp_path)
+    )
     words = ["apple", "banana", "cherry", "damson", "elder", "fig"]
     for i, word in enumerate(words):
         image = page([f"Fruit {word}"], size=(320, 120))
@@ -123,7 +134,7 @@ def test_media_budget_deletes_oldest_frames_and_keeps_their_text(
     pipeline.drain()
     pipeline.close()
 
-    files = sorted((tmp_path / "media").rglob("*.webp"))
+    files = sorted((tmp_path / "media").rglob("*.frame"))
     assert sum(f.stat().st_size for f in files) <= 4_000
     assert pipeline.media.deleted >= 1 and len(files) == len(words) - pipeline.media.deleted
     assert files[-1].stem.endswith("000006")  # the newest stay, the oldest went
@@ -154,7 +165,11 @@ def test_a_full_ocr_queue_drops_frames_instead_of_blocking_capture_stand_in_bloc
     ledger = Ledger(tmp_path / "ledger.sqlite3", clock=utcnow)
     slow = SlowEngine()
     pipeline = CapturePipeline(
-        CaptureSettings(ocr_queue_max=2), tmp_path / "media", slow, ledger.append_events
+        CaptureSettings(ocr_queue_max=2),
+        tmp_path / "media",
+        slow,
+        ledger.append_events,
+        cipher=_cipher(tmp_path),
     )
     outcomes = [
         pipeline.submit(Frame(T0, EDITOR, image=page([f"frame {i}"], size=(200, 80))))
@@ -162,7 +177,7 @@ def test_a_full_ocr_queue_drops_frames_instead_of_blocking_capture_stand_in_bloc
     ]
     assert "backlog" in outcomes and outcomes[0] == "kept"
     assert pipeline.counters.dropped_backlog == outcomes.count("backlog")
-    kept_files = len(list((tmp_path / "media").rglob("*.webp")))
+    kept_files = len(list((tmp_path / "media").rglob("*.frame")))
     assert kept_files == outcomes.count("kept")  # dropped frames leave no file
     slow.release.set()
     pipeline.drain()
@@ -184,7 +199,7 @@ def test_status_sizes_media_from_counters_the_capture_keeps(data_dir: Path, embe
     media = data_dir / "media"
 
     def on_disk() -> tuple[int, int]:
-        frames = list(media.rglob("*.webp"))
+        frames = list(media.rglob("*.frame"))
         return len(frames), sum(f.stat().st_size for f in frames)
 
     with Service(data_dir, settings=settings, embedder=embedder) as service:
