@@ -21,14 +21,18 @@ from core.archive.export import ExportOptions, ExportReport, export_archive
 from core.archive.import_ import ImportReport, import_archive
 from core.archive.sealing import is_sealed
 from core.archive.verify import AskPassphrase, verify_archive
-from core.capture.media import count_frames
+from core.capture.media import GB, count_frames
 from core.capture.pipeline import CapturePipeline
 from core.capture.recorder import CaptureHealth, Recorder, read_health
 from core.capture.replay import ReplayReport, run_replay
 from core.changes import Changes
-from core.identity import Identity, identity_from
+from core.consolidate.report import ConsolidationReport
+from core.consolidate.runner import Consolidator
+from core.consolidate.schedule import ConsolidationSchedule, Finished
+from core.consolidate.undo import UndoReport, undo_run
 from core.errors import RememoraError
 from core.health import DoctorCheck, StatusReport
+from core.identity import Identity, identity_from
 from core.ingest.importers import MAX_SPEAKER_CHARS, MAX_TURN_CHARS, read_chat_file
 from core.ingest.pipeline import IngestReport, process_pending, sync_index
 from core.ingest.reconcile import Reconciler
@@ -54,9 +58,11 @@ from core.store.clock import Clock
 from core.store.ledger import Ledger
 from core.store.lock import DataDirLock
 from core.store.paths import StorePaths
+from core.store.runs import ConsolidationRun
 from core.store.vault import question_names_entry
 from models.embedder import Embedder
-from models.llm import LLM
+from models.llm import LLM, JsonLLM
+from models.llm_worker import Priority, queued_model
 
 __all__ = [
     "Clock",
@@ -298,9 +304,14 @@ class Service:
         return self.store.history(memory_id)
 
     def search(
-        self, query: str, limit: int | None = None, now: datetime | None = None
+        self,
+        query: str,
+        limit: int | None = None,
+        now: datetime | None = None,
+        include_archived: bool = False,
     ) -> list[SearchHit]:
-        """Hybrid retrieval; ``now`` is when the question is asked (for "last week")."""
+        """Hybrid retrieval; ``now`` is when the question is asked (for "last week");
+        ``include_archived``: memories decay archived are searched too."""
         cfg = self.settings.retrieval
         top_k = limit or cfg.top_k
         return search(
@@ -312,6 +323,7 @@ class Service:
                 top_k=top_k, candidates=max(60, 3 * top_k), min_similarity=cfg.min_similarity
             ),
             now=now or self._clock(),
+            include_archived=include_archived,
         )
 
     def events(self, ids: Sequence[EventId]) -> list[Event]:
@@ -424,3 +436,56 @@ class Service:
         self, reindex: bool = False, progress: Progress = NULL_PROGRESS
     ) -> list[DoctorCheck]:
         return health.doctor(self.store, self.runtime, self._lock, reindex, progress)
+
+    # -- consolidation --
+    def _consolidator(self, progress: Progress) -> Consolidator:
+        def load_llm() -> JsonLLM:
+            return queued_model(self.runtime.llm_worker(progress), Priority.CONSOLIDATION)
+
+        def count_tokens(text: str) -> int:
+            return self.runtime.load_llm(progress).count_tokens(text)
+
+        return Consolidator(
+            ledger=self.store,
+            index=self.runtime.index,
+            embedder=self.runtime.embedder,
+            cipher=self.runtime.cipher,
+            load_llm=load_llm,
+            count_tokens=count_tokens,
+            clock=self._clock,
+            identity=self.identity,
+            settings=self.settings.consolidation,
+            media_root=self._paths.media,
+            media_budget_bytes=int(self.settings.capture.media_budget_gb * GB),
+        )
+
+    def consolidate(
+        self, dry_run: bool = False, progress: Progress = NULL_PROGRESS
+    ) -> ConsolidationReport:
+        """One sleep-time consolidation run over what changed since the last one (see
+        core/consolidate/runner.py); ``dry_run``: decide, report, write nothing. Its model
+        calls wait in the worker's queue behind questions and ingest."""
+        return self._consolidator(progress).run(dry_run=dry_run, progress=progress)
+
+    def undo_consolidation(self, run_id: str, progress: Progress = NULL_PROGRESS) -> UndoReport:
+        """Put every memory a run touched back as it was before it, the index included."""
+        return undo_run(self.store, self.runtime.index, self.runtime.embedder, run_id, progress)
+
+    def consolidation_runs(self) -> list[ConsolidationRun]:
+        return self.store.consolidation_runs()
+
+    def events_since_consolidation(self) -> int:
+        """Events appended since the last finished consolidation run started."""
+        last = self.store.last_consolidation()
+        return self.store.marks()[0] - (last.last_event_id if last else 0)
+
+    def consolidation_schedule(
+        self, finished: Finished | None = None
+    ) -> ConsolidationSchedule:
+        """The background schedule the desktop app starts and stops (not started)."""
+        return ConsolidationSchedule(
+            self.settings.consolidation,
+            lambda progress: self.consolidate(progress=progress),
+            self.events_since_consolidation,
+            finished,
+        )
