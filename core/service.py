@@ -479,9 +479,7 @@ class Service:
         last = self.store.last_consolidation()
         return self.store.marks()[0] - (last.last_event_id if last else 0)
 
-    def consolidation_schedule(
-        self, finished: Finished | None = None
-    ) -> ConsolidationSchedule:
+    def consolidation_schedule(self, finished: Finished | None = None) -> ConsolidationSchedule:
         """The background schedule the desktop app starts and stops (not started)."""
         return ConsolidationSchedule(
             self.settings.consolidation,

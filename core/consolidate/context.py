@@ -7,6 +7,7 @@ with :meth:`RunContext.reason`, which tags each history row with the run's id.""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -66,8 +67,19 @@ class RunContext:
         was cut short (the step then leaves that item as it is)."""
         self.report.llm_calls += 1
         raw = self.load_llm().complete_json(messages, schema, max_tokens)
-        try:
-            value = json.loads(raw)
-        except json.JSONDecodeError:
-            return None
-        return value if isinstance(value, dict) else None
+        for ending in ("", '"}', "}"):  # a one-string answer cut short keeps what it said
+            try:
+                value = json.loads(raw + ending)
+            except json.JSONDecodeError:
+                continue
+            return value if isinstance(value, dict) else None
+        return None
+
+
+_RENDERED = re.compile(r"\[?\d*\]?\s*\w{3} \d{4}-\d{2}-\d{2} \d{2}:\d{2} \| ")
+
+
+def clean_generated(text: str) -> str:
+    """A model's text without the event-line headers it may copy from the prompt
+    (``Mon 2026-11-02 09:00 | ``), whitespace folded."""
+    return " ".join(_RENDERED.sub("", text).split())

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from string import Template
 
 import assets
-from core.consolidate.context import ACTOR, RunContext
+from core.consolidate.context import ACTOR, RunContext, clean_generated
 from core.identity import USER_SPEAKER
 from core.ingest.batch_extraction import build_messages
 from core.ingest.reconcile import CORE_BLOCK_CHARS, fit_block
@@ -95,12 +95,18 @@ def _evidence(ctx: RunContext, block: Memory | None) -> tuple[list[Event], list[
 
 
 def run(ctx: RunContext) -> None:
-    blocks = [m for m in ctx.ledger.list_memories(MemoryType.CORE) if m.fields.get("block") == "human"]
+    blocks = [
+        m for m in ctx.ledger.list_memories(MemoryType.CORE) if m.fields.get("block") == "human"
+    ]
     block = blocks[0] if blocks else None
     events, sources = _evidence(ctx, block)
     if not events:
         return
     cap = CORE_BLOCK_CHARS
+    if ctx.dry_run:  # the model writes only in a real run
+        ctx.report.core_rewritten += 1
+        ctx.note(f"rewrite the human block from {len(events)} lines of recent evidence")
+        return
     task = Template(assets.read_text("prompts/consolidate_core.txt")).substitute(
         name=ctx.identity.display_name, cap=cap
     )
@@ -110,7 +116,7 @@ def run(ctx: RunContext) -> None:
         "properties": {"text": {"type": "string", "maxLength": cap}},
     }
     answer = ctx.ask_json(build_messages(task.strip(), events, ctx.clock()), schema, cap // 3)
-    written = _sentences(" ".join(str((answer or {}).get("text", "")).split()))
+    written = _sentences(clean_generated(str((answer or {}).get("text", ""))))
     if not written:
         return
     vectors = ctx.embedder.embed([*written, *(e.text for e in events)])
@@ -124,8 +130,6 @@ def run(ctx: RunContext) -> None:
         return
     ctx.report.core_rewritten += 1
     ctx.note(f"rewrite the human block: {text[:100]!r}")
-    if ctx.dry_run:
-        return
     event_ids = list(dict.fromkeys(i for m in sources for i in m.source_event_ids))
     with ctx.ledger.write(actor=ACTOR) as tx:
         if block is None:

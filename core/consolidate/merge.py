@@ -27,7 +27,10 @@ def same_claim(a: Memory, b: Memory) -> bool:
     value_a, value_b = normalize(a.fields.get("value", "")), normalize(b.fields.get("value", ""))
     if value_a and value_b and value_a != value_b:
         return False
-    return a.fields.get("needs_confirmation") != "true" and b.fields.get("needs_confirmation") != "true"
+    return (
+        a.fields.get("needs_confirmation") != "true"
+        and b.fields.get("needs_confirmation") != "true"
+    )
 
 
 def _groups(ctx: RunContext, memory_type: MemoryType) -> list[list[Memory]]:
@@ -74,9 +77,7 @@ def run(ctx: RunContext) -> None:
         for group in groups:
             keep, others = group[0], group[1:]
             ctx.report.merged += len(others)
-            ctx.note(
-                f"merge {', '.join(m.id for m in others)} into {keep.id}: {keep.text[:80]!r}"
-            )
+            ctx.note(f"merge {', '.join(m.id for m in others)} into {keep.id}: {keep.text[:80]!r}")
         if ctx.dry_run or not groups:
             continue
         with ctx.ledger.write(actor=ACTOR) as tx:

@@ -43,7 +43,9 @@ def _steps(session: Sequence[Event]) -> list[tuple[str, str, EventId]]:
     return steps
 
 
-def workflows(events: Sequence[Event], gap_minutes: float) -> dict[tuple[str, ...], list[list[tuple[str, str, EventId]]]]:
+def workflows(
+    events: Sequence[Event], gap_minutes: float
+) -> dict[tuple[str, ...], list[list[tuple[str, str, EventId]]]]:
     """Each run of LENGTH different applications and the sessions it was seen in."""
     seen: dict[tuple[str, ...], list[list[tuple[str, str, EventId]]]] = {}
     for session in _sessions(sorted(events, key=lambda e: e.occurred_at), gap_minutes):
@@ -99,5 +101,7 @@ def run(ctx: RunContext) -> None:
         return
     with ctx.ledger.write(actor=ACTOR) as tx:
         for new in planned:
-            if not tx.memories.find_active_by_field(MemoryType.PROCEDURAL, "key", new.fields["key"]):
+            if not tx.memories.find_active_by_field(
+                MemoryType.PROCEDURAL, "key", new.fields["key"]
+            ):
                 tx.memories.add(new, ctx.reason("workflow seen in more than one session"))

@@ -16,6 +16,7 @@ from core.ingest.pipeline import REFILLS
 from core.ingest.reconcile import Op
 from core.ingest.type_extractors import EXTRACTORS, Candidate
 from core.ingest.vector_cache import VectorCache, VectorsMissing
+from core.progress import check_cancelled
 from core.records import MemoryType
 from core.store.batches import Batch
 
@@ -44,9 +45,13 @@ def run(ctx: RunContext) -> None:
     batches = due_batches(ctx)
     if not batches:
         return
+    if ctx.dry_run:  # the model reads only in a real run
+        ctx.note(f"re-read {len(batches)} batch(es) that produced no fact")
+        return
     candidates: list[Candidate] = []
     for done, batch in enumerate(batches):
         ctx.progress.update(done, len(batches), "re-reading batches")
+        check_cancelled(ctx.progress)
         events = ctx.ledger.events(batch.event_ids)
         found: list[Candidate] = []
         for memory_type in REREAD_TYPES:
@@ -55,8 +60,7 @@ def run(ctx: RunContext) -> None:
         candidates += [replace(c, actor=ACTOR) for c in keep_trusted(events, found)]
     for candidate in candidates:
         ctx.note(f"re-read {candidate.type.value}: {candidate.text[:80]!r}")
-    if ctx.dry_run or not candidates:
-        ctx.report.reread += len(candidates)
+    if not candidates:
         return
     vectors = ctx.reconciler.prepare(candidates)
     for _attempt in range(REFILLS):

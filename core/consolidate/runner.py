@@ -14,7 +14,8 @@ module, run in this order:
 7. decay: strength falls with disuse; weak memories are archived;
 8. media: screenshots whose text is kept are dropped to fit the storage budget.
 
-A dry run decides the same way and writes nothing, not even its registry row. Chroma
+A dry run decides the same way without the model (it says what the model would
+summarise, rewrite or re-read) and writes nothing, not even its registry row. Chroma
 follows the ledger after every step (``sync_index``).
 """
 
@@ -93,6 +94,8 @@ class Consolidator:
         started = time.monotonic()
         run_id = new_run_id()
         report = ConsolidationReport(run_id, dry_run=dry_run)
+        if not dry_run:
+            self.ledger.checkpoint()
         report.tokens_before, report.bytes_before = self._size()
         last = self.ledger.last_consolidation()
         marks = self.ledger.marks()
@@ -136,6 +139,7 @@ class Consolidator:
         if dry_run:
             report.tokens_after, report.bytes_after = report.tokens_before, report.bytes_before
         else:
+            self.ledger.checkpoint()  # the WAL folded in: bytes are the store's, not its log's
             report.tokens_after, report.bytes_after = self._size()
         report.seconds = time.monotonic() - started
         if not dry_run:

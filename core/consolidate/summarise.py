@@ -4,11 +4,12 @@ A session is the records sharing a ``session`` field (an import's), else a stret
 records with no pause longer than ``session_gap_minutes``. Sessions with a record newer
 than the run's high-water mark, and at least ``min_session_episodes`` records, get a
 summary written by the model (one grammar-constrained call at consolidation priority);
-a day with several sessions gets a summary of its session summaries, a day with one
-reuses that session's. A summary is an episodic memory with ``kind=summary``,
+a day with several sessions gets a summary of its session summaries. A summary is an episodic memory with ``kind=summary``,
 ``level`` (session or day), ``children`` (the records' ids, JSON), ``start``/``end`` (its
 own time span) and the union of its children's sources, so search finds it like any
-other memory. A newer summary of the same session or day supersedes the older one.
+other memory. A day with one session gets only the day summary (the same text twice
+would take two places in every search). A newer summary of the same session or day
+supersedes the older one.
 """
 
 from __future__ import annotations
@@ -20,8 +21,9 @@ from datetime import datetime, timedelta
 from string import Template
 
 import assets
-from core.consolidate.context import ACTOR, RunContext
+from core.consolidate.context import ACTOR, RunContext, clean_generated
 from core.ingest.batch_extraction import build_messages
+from core.progress import check_cancelled
 from core.records import (
     Event,
     EventId,
@@ -97,7 +99,7 @@ def _summarise(ctx: RunContext, level: str, events: Sequence[Event]) -> str | No
     task = Template(assets.read_text("prompts/consolidate_summary.txt")).substitute(level=level)
     messages = build_messages(task.strip(), events[:MAX_LINES], ctx.clock())
     answer = ctx.ask_json(messages, summary_schema(), ctx.settings.summary_max_tokens)
-    text = " ".join(str((answer or {}).get("summary", "")).split())
+    text = clean_generated(str((answer or {}).get("summary", "")))
     return text or None
 
 
@@ -138,61 +140,72 @@ def _existing(memories: Sequence[Memory], level: str, name: str, value: str) -> 
     return None
 
 
+def _day(memory: Memory) -> str:
+    return f"{_when(memory).astimezone().date()}"
+
+
 def run(ctx: RunContext) -> None:
     episodic = ctx.ledger.list_memories(MemoryType.EPISODIC)
     summaries = [m for m in episodic if is_summary(m)]
-    records = [m for m in episodic if not is_summary(m)]
-    found = sessions(records, ctx.settings.session_gap_minutes)
+    records = {m.id: m for m in episodic if not is_summary(m)}
     due = [
         s
-        for s in found
+        for s in sessions(list(records.values()), ctx.settings.session_gap_minutes)
         if len(s.records) >= ctx.settings.min_session_episodes
         and any(i > ctx.since_event for m in s.records for i in m.source_event_ids)
     ]
-    planned: list[tuple[NewMemory, Memory | None]] = []
+    # each day's sessions: (key, text, records); the due ones summarised now
+    by_day: dict[str, list[tuple[str, str, Sequence[Memory]]]] = {}
     for done, session in enumerate(due, start=1):
         ctx.progress.update(done - 1, len(due), "summarising sessions")
-        text = _summarise(ctx, "conversation or activity", _session_events(ctx, session))
-        if text is None:
-            continue
-        new = _summary_memory("session", "Session on", text, session.records, {"session_key": session.key})
-        planned.append((new, _existing(summaries, "session", "session_key", session.key)))
-    written = _write(ctx, planned, "session summary of {n} records")
-    # days: each day touched by a due session, from its session summaries
-    days = sorted({r.event_time.astimezone().date() for s in due for r in s.records if r.event_time})
-    by_day: dict[str, list[tuple[str, Sequence[Memory]]]] = {}
-    current = [
-        (m.text, [r for r in records if r.id in json.loads(m.fields.get("children", "[]"))])
-        for m in summaries
-        if m.fields.get("level") == "session"
-        and m.fields.get("session_key") not in {n.fields["session_key"] for n, _o in planned}
-    ] + [(n.text, [r for s in due if s.key == n.fields["session_key"] for r in s.records]) for n, _o in planned]
-    for text, children in current:
-        if children and children[0].event_time is not None:
-            by_day.setdefault(f"{children[0].event_time.astimezone().date()}", []).append((text, children))
-    planned_days: list[tuple[NewMemory, Memory | None]] = []
-    for day in days:
-        parts = sorted(by_day.get(f"{day}", []), key=lambda p: _when(p[1][0]))
-        if not parts:
-            continue
-        children = sorted({r.id: r for _t, rs in parts for r in rs}.values(), key=_when)
-        if len(parts) == 1:
-            text = parts[0][0].split(": ", 1)[-1]
+        check_cancelled(ctx.progress)
+        if ctx.dry_run:  # says what it would summarise; the model writes only in a real run
+            text: str | None = f"({len(session.records)} records to summarise)"
         else:
-            events = [
-                _pseudo_event(n, t, _when(rs[0]), "summary") for n, (t, rs) in enumerate(parts, 1)
-            ]
-            summarised = _summarise(ctx, "day, given as summaries of its sessions", events)
-            if summarised is None:
-                continue
-            text = summarised
-        new = _summary_memory("day", "Day", text, children, {"day": f"{day}"})
-        planned_days.append((new, _existing(summaries, "day", "day", f"{day}")))
-    written += _write(ctx, planned_days, "day summary of {n} records")
-    ctx.report.summarised += written
+            text = _summarise(ctx, "conversation or activity", _session_events(ctx, session))
+        if text is not None:
+            by_day.setdefault(_day(session.records[0]), []).append(
+                (session.key, text, session.records)
+            )
+    fresh = {key for parts in by_day.values() for key, _t, _r in parts}
+    for m in summaries:
+        key = m.fields.get("session_key", "")
+        if m.fields.get("level") == "session" and key not in fresh and _day(m) in by_day:
+            children = [records[i] for i in json.loads(m.fields["children"]) if i in records]
+            if children:
+                by_day[_day(m)].append((key, m.text.split(": ", 1)[-1], children))
+    planned: list[tuple[NewMemory, Memory | None]] = []
+    for day, parts in sorted(by_day.items()):
+        parts.sort(key=lambda p: _when(p[2][0]))
+        children = sorted({r.id: r for _k, _t, rs in parts for r in rs}.values(), key=_when)
+        old_day = _existing(summaries, "day", "day", day)
+        if len(parts) == 1:  # one session that day: its summary is the day's
+            key, text, _records = parts[0]
+            extra = {"day": day, "session_key": key}
+            planned.append((_summary_memory("day", "Day", text, children, extra), old_day))
+            continue
+        for key, text, session_records in parts:
+            if key in fresh:
+                new = _summary_memory(
+                    "session", "Session on", text, session_records, {"session_key": key}
+                )
+                planned.append((new, _existing(summaries, "session", "session_key", key)))
+        events = [
+            _pseudo_event(n, text, _when(rs[0]), "summary")
+            for n, (_k, text, rs) in enumerate(parts, 1)
+        ]
+        summarised = (
+            f"({len(parts)} session summaries to summarise)"
+            if ctx.dry_run
+            else _summarise(ctx, "day, given as summaries of its sessions", events)
+        )
+        if summarised is not None:
+            new = _summary_memory("day", "Day", summarised, children, {"day": day})
+            planned.append((new, old_day))
+    ctx.report.summarised += _write(ctx, planned)
 
 
-def _write(ctx: RunContext, planned: Sequence[tuple[NewMemory, Memory | None]], why: str) -> int:
+def _write(ctx: RunContext, planned: Sequence[tuple[NewMemory, Memory | None]]) -> int:
     for new, old in planned:
         verb = f"replace {old.id} with" if old else "add"
         ctx.note(f"{verb} {new.fields['level']} summary: {new.text[:100]!r}")
@@ -200,7 +213,8 @@ def _write(ctx: RunContext, planned: Sequence[tuple[NewMemory, Memory | None]], 
         return len(planned)
     with ctx.ledger.write(actor=ACTOR) as tx:
         for new, old in planned:
-            reason = ctx.reason(why.format(n=len(json.loads(new.fields["children"]))))
+            children = len(json.loads(new.fields["children"]))
+            reason = ctx.reason(f"{new.fields['level']} summary of {children} records")
             if old is not None and tx.memories.get(old.id).status.value == "active":
                 tx.memories.supersede(old, new, reason)
             else:

@@ -50,7 +50,9 @@ class RunLog:
 
     # -- reads ----------------------------------------------------------------------
     def get(self, run_id: str) -> ConsolidationRun | None:
-        row = self._db.execute("SELECT * FROM consolidation_runs WHERE id = ?", (run_id,)).fetchone()
+        row = self._db.execute(
+            "SELECT * FROM consolidation_runs WHERE id = ?", (run_id,)
+        ).fetchone()
         return _run(row) if row else None
 
     def last_done(self) -> ConsolidationRun | None:

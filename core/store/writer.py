@@ -261,7 +261,9 @@ class MemoryWriter:
         self.written.append(restored)
         return restored
 
-    def retire(self, old: Memory, successor: Memory, reason: str, actor: str | None = None) -> Memory:
+    def retire(
+        self, old: Memory, successor: Memory, reason: str, actor: str | None = None
+    ) -> Memory:
         """Supersede ``old`` by a memory that already exists (a merge's survivor, the
         newer side of a contradiction): kept, status superseded, pointer set."""
         self._db.execute(
@@ -271,7 +273,13 @@ class MemoryWriter:
         )
         retired = self.get(old.id)
         self._history(
-            old.id, "SUPERSEDE", old, retired, actor or self.actor, reason, successor.source_event_ids
+            old.id,
+            "SUPERSEDE",
+            old,
+            retired,
+            actor or self.actor,
+            reason,
+            successor.source_event_ids,
         )
         return retired
 
