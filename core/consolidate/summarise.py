@@ -37,6 +37,7 @@ from core.records import (
 
 MAX_LINES = 40
 MAX_LINE_CHARS = 300
+PROMPT_CHARS = 3000  # about 800 tokens of events: room for the prompt in a 2048 context
 SUMMARY_CHARS = 500
 
 
@@ -104,9 +105,18 @@ def _summarise(ctx: RunContext, level: str, events: Sequence[Event]) -> str | No
 
 
 def _session_events(ctx: RunContext, session: Session) -> list[Event]:
+    """The session's events, each cut to MAX_LINE_CHARS, as many as PROMPT_CHARS hold
+    (the prompt must fit a small model's context)."""
     ids = [i for m in session.records for i in m.source_event_ids]
-    events = ctx.ledger.events(ids) if ids else []
-    return [replace(e, text=e.text[:MAX_LINE_CHARS]) for e in events]
+    kept: list[Event] = []
+    room = PROMPT_CHARS
+    for event in ctx.ledger.events(ids) if ids else []:
+        text = event.text[:MAX_LINE_CHARS]
+        if room - len(text) < 0 or len(kept) == MAX_LINES:
+            break
+        room -= len(text)
+        kept.append(replace(event, text=text))
+    return kept
 
 
 def _summary_memory(
