@@ -283,9 +283,7 @@ def test_a_question_during_consolidation_is_answered_before_it_ends(
     assert finished and finished[0] > answered
 
 
-def test_consolidate_cli_writes_the_report(
-    data_dir: Path, tmp_path: Path
-) -> None:
+def test_consolidate_cli_writes_the_report(data_dir: Path, tmp_path: Path) -> None:
     out = tmp_path / "report.json"
     done = run_cli(data_dir, "consolidate", "--json", str(out))
     assert done.returncode == 0, done.stderr
