@@ -127,6 +127,11 @@ def test_two_duplicate_facts_merge_into_one_with_history(svc: Service, clock: Cl
     retired = svc.history(gone.id)[-1]
     assert retired.op == "SUPERSEDE" and retired.actor == "consolidator"
     assert [h.memory.id for h in svc.search("Where does Maria live?")].count(gone.id) == 0
+    with svc.store.write(actor="user") as tx:  # a later edit: the undo must not lose it
+        tx.memories.update(kept, kept.text + " (in Alfama)", {}, (), "user edit")
+    with pytest.raises(ConsolidationError, match="changed after"):
+        svc.undo_consolidation(report.run_id)
+    assert "(in Alfama)" in svc.get(kept.id).text
 
 
 def test_newer_job_supersedes_the_older_one(svc: Service, clock: Clock) -> None:
