@@ -355,3 +355,26 @@ def test_power_supply_reading(tmp_path: Path) -> None:
     assert on_battery(tmp_path) is False
     (tmp_path / "AC" / "online").write_text("0\n")
     assert on_battery(tmp_path) is True
+
+
+def test_reread_keeps_only_what_the_events_say() -> None:
+    from core.consolidate.reread import grounded, missed_types
+    from core.ingest.type_extractors import Candidate
+    from core.records import EventId
+    from core.store.batches import Batch
+
+    said = normalize("Since October I work as a data engineer at Globex.")
+
+    def semantic(value: str) -> Candidate:
+        return Candidate(
+            MemoryType.SEMANTIC, f"x: {value}", "k", (EventId(1),), T0, {"value": value}
+        )
+
+    assert grounded(semantic("Globex"), said)
+    assert not grounded(semantic("nurse"), said)  # an echo of some prompt, not the events
+    core = Candidate(MemoryType.CORE, "Works as a data engineer at Globex.", "", (), None)
+    assert grounded(core, said)
+    assert not grounded(Candidate(MemoryType.CORE, "Loves sailing boats.", "", (), None), said)
+    batch = Batch(1, (EventId(1),), "done", 1, None, (), ("episodic",), {"ADD episodic": 1})
+    assert missed_types(batch)
+    assert not missed_types(Batch(1, (EventId(1),), "done", 1, None, (), (), {"ADD semantic": 1}))

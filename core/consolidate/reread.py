@@ -2,7 +2,8 @@
 routing produced no semantic fact and no core statement are read again by the same
 extractors (semantic and core; grammar-constrained, at consolidation priority), and
 what they find is reconciled like any candidate (duplicates are NOOPs), as
-``consolidator``. At most ``reread_max_batches`` batches a run, newest first.
+``consolidator``, if the events say it (see :func:`grounded`: a small model may echo
+an extractor prompt's wording instead of reading the events). At most ``reread_max_batches`` batches a run, newest first.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from core.ingest.batch_extraction import extract_type
 from core.ingest.injection import keep_trusted
 from core.ingest.pipeline import REFILLS
 from core.ingest.reconcile import Op
-from core.ingest.type_extractors import EXTRACTORS, Candidate
+from core.ingest.type_extractors import EXTRACTORS, Candidate, normalize
 from core.ingest.vector_cache import VectorCache, VectorsMissing
 from core.progress import check_cancelled
 from core.records import MemoryType
@@ -30,6 +31,17 @@ def missed_types(batch: Batch) -> bool:
         for key, count in batch.ops.items()
         for t in REREAD_TYPES
     )
+
+
+def grounded(candidate: Candidate, said: str) -> bool:
+    """Whether the events say what the candidate claims: a fact's value, or most words
+    of a core statement, appear in them (a small model may echo its prompt instead)."""
+    value = normalize(candidate.fields.get("value", ""))
+    if candidate.type is MemoryType.SEMANTIC:
+        return bool(value) and f" {value} " in f" {said} "
+    words = [w for w in normalize(candidate.text).split() if len(w) > 3]
+    heard = set(said.split())
+    return bool(words) and sum(w in heard for w in words) * 2 >= len(words)
 
 
 def due_batches(ctx: RunContext) -> list[Batch]:
@@ -57,7 +69,10 @@ def run(ctx: RunContext) -> None:
         for memory_type in REREAD_TYPES:
             ctx.report.llm_calls += 1
             found += extract_type(ctx.llm(), EXTRACTORS[memory_type], events, ctx.clock())
-        candidates += [replace(c, actor=ACTOR) for c in keep_trusted(events, found)]
+        said = normalize(" ".join(e.text for e in events))
+        candidates += [
+            replace(c, actor=ACTOR) for c in keep_trusted(events, found) if grounded(c, said)
+        ]
     for candidate in candidates:
         ctx.note(f"re-read {candidate.type.value}: {candidate.text[:80]!r}")
     if not candidates:
