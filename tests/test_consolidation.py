@@ -35,7 +35,7 @@ pytestmark = pytest.mark.llm
 
 T0 = datetime(2026, 10, 5, 9, 0, tzinfo=UTC)
 HOURS_2 = timedelta(hours=2)
-SETTINGS = TEST_SETTINGS + "\n[consolidation]\nsummary_max_tokens = 32\n"
+SETTINGS = TEST_SETTINGS + "\n[consolidation]\nsummary_max_tokens = 24\n"
 
 
 class Clock:
@@ -258,8 +258,8 @@ def test_dry_run_changes_nothing_and_undo_restores_the_exact_state(
 def test_a_question_during_consolidation_is_answered_before_it_ends(
     svc: Service, clock: Clock
 ) -> None:
-    _week(svc, 5)
-    clock.now = T0 + timedelta(days=6)
+    _week(svc, 4)
+    clock.now = T0 + timedelta(days=5)
     svc.load_models()
     first_summary_done = threading.Event()
 
