@@ -20,6 +20,7 @@ Every error a user can cause, or that the environment can cause, is a subclass o
     ├── ModelError             a model is missing, corrupt or fails to load
     ├── ScreenUnavailableError no X display or monitor to capture
     ├── ExtractionError        a model's answer for a batch cannot be used (retried later)
+    ├── ConsolidationError     a consolidation run that cannot be undone
     └── Cancelled              long work was asked to stop
 """
 
@@ -115,6 +116,13 @@ class ScreenUnavailableError(RememoraError):
 
 class ExtractionError(RememoraError):
     """The model's output for one batch was cut short or unusable; the batch is retried."""
+
+
+class ConsolidationError(RememoraError):
+    """A consolidation run that cannot be undone: unknown, still running, already
+    undone, or its memories changed since."""
+
+    exit_code = 2
 
 
 class Cancelled(RememoraError):

@@ -27,11 +27,15 @@ from core.archive.import_ import ImportReport, import_archive
 from core.archive.sealing import is_sealed
 from core.archive.verify import AskPassphrase, verify_archive
 from core.capture.frame_files import FrameFiles
-from core.capture.media import count_frames
+from core.capture.media import GB, count_frames
 from core.capture.pipeline import CapturePipeline
 from core.capture.recorder import CaptureHealth, Recorder, read_health
 from core.capture.replay import ReplayReport, run_replay
 from core.changes import Changes
+from core.consolidate.report import ConsolidationReport
+from core.consolidate.runner import Consolidator
+from core.consolidate.schedule import ConsolidationSchedule, Finished
+from core.consolidate.undo import UndoReport, undo_run
 from core.errors import LockedError, RememoraError
 from core.health import DoctorCheck, StatusReport
 from core.identity import Identity, identity_from
@@ -63,9 +67,11 @@ from core.store.keys import DataKey, KeySource, throwaway_keys, use_throwaway_ke
 from core.store.ledger import Ledger
 from core.store.lock import DataDirLock
 from core.store.paths import StorePaths
+from core.store.runs import ConsolidationRun
 from core.store.vault import question_names_entry
 from models.embedder import Embedder
-from models.llm import LLM
+from models.llm import LLM, JsonLLM
+from models.llm_worker import Priority, queued_model
 
 __all__ = [
     "Clock",
@@ -341,10 +347,15 @@ class Service:
         return self.store.history(memory_id)
 
     def search(
-        self, query: str, limit: int | None = None, now: datetime | None = None
+        self,
+        query: str,
+        limit: int | None = None,
+        now: datetime | None = None,
+        include_archived: bool = False,
     ) -> list[SearchHit]:
         """Hybrid retrieval; ``now`` is when the question is asked (for "last week").
-        A memory marked private is left out unless ``query`` names its subject."""
+        A memory marked private is left out unless ``query`` names its subject;
+        ``include_archived``: memories decay archived are searched too."""
         self._require_unlocked("search")
         cfg = self.settings.retrieval
         top_k = limit or cfg.top_k
@@ -357,6 +368,7 @@ class Service:
                 top_k=top_k, candidates=max(60, 3 * top_k), min_similarity=cfg.min_similarity
             ),
             now=now or self._clock(),
+            include_archived=include_archived,
         )
         return [
             hit
@@ -536,3 +548,54 @@ class Service:
                 (),
                 "marked private" if private else "no longer private",
             )
+
+    # -- consolidation --
+    def _consolidator(self, progress: Progress) -> Consolidator:
+        def load_llm() -> JsonLLM:
+            return queued_model(self.runtime.llm_worker(progress), Priority.CONSOLIDATION)
+
+        def count_tokens(text: str) -> int:
+            return self.runtime.load_llm(progress).count_tokens(text)
+
+        return Consolidator(
+            ledger=self.store,
+            index=self.runtime.index,
+            embedder=self.runtime.embedder,
+            cipher=self.runtime.cipher,
+            load_llm=load_llm,
+            count_tokens=count_tokens,
+            clock=self._clock,
+            identity=self.identity,
+            settings=self.settings.consolidation,
+            frames=self._frames(),
+            media_budget_bytes=int(self.settings.capture.media_budget_gb * GB),
+        )
+
+    def consolidate(
+        self, dry_run: bool = False, progress: Progress = NULL_PROGRESS
+    ) -> ConsolidationReport:
+        """One sleep-time consolidation run over what changed since the last one (see
+        core/consolidate/runner.py); ``dry_run``: decide, report, write nothing. Its model
+        calls wait in the worker's queue behind questions and ingest."""
+        return self._consolidator(progress).run(dry_run=dry_run, progress=progress)
+
+    def undo_consolidation(self, run_id: str, progress: Progress = NULL_PROGRESS) -> UndoReport:
+        """Put every memory a run touched back as it was before it, the index included."""
+        return undo_run(self.store, self.runtime.index, self.runtime.embedder, run_id, progress)
+
+    def consolidation_runs(self) -> list[ConsolidationRun]:
+        return self.store.consolidation_runs()
+
+    def events_since_consolidation(self) -> int:
+        """Events appended since the last finished consolidation run started."""
+        last = self.store.last_consolidation()
+        return self.store.marks()[0] - (last.last_event_id if last else 0)
+
+    def consolidation_schedule(self, finished: Finished | None = None) -> ConsolidationSchedule:
+        """The background schedule the desktop app starts and stops (not started)."""
+        return ConsolidationSchedule(
+            self.settings.consolidation,
+            lambda progress: self.consolidate(progress=progress),
+            self.events_since_consolidation,
+            finished,
+        )

@@ -140,6 +140,57 @@ class IngestSettings(_Section):
     )
 
 
+class ConsolidationSettings(_Section):
+    """Sleep-time consolidation: when the app runs it, and how each step decides."""
+
+    enabled: bool = Field(True, description="the desktop app schedules consolidation")
+    after_events: int = Field(
+        200, ge=0, le=1_000_000, description="run after this many new events; 0: never"
+    )
+    idle_minutes: float = Field(
+        20.0, ge=0.0, le=10080.0, description="run after this long without user input; 0: never"
+    )
+    nightly_at: str = Field(
+        "03:00",
+        pattern=r"^(([01][0-9]|2[0-3]):[0-5][0-9])?$",
+        description="run every night at this local time (HH:MM); empty: never",
+    )
+    check_interval_s: float = Field(
+        60.0, ge=1.0, le=3600.0, description="how often the triggers are checked"
+    )
+    on_battery: Literal["wait", "run"] = Field(
+        "wait", description="wait: a due run waits until the machine is on mains power"
+    )
+    merge_similarity: float = Field(
+        0.9, ge=0.5, le=1.0, description="cosine at which two facts are near duplicates"
+    )
+    conflict_similarity: float = Field(
+        0.6, ge=0.0, le=1.0, description="cosine at which two facts may contradict"
+    )
+    session_gap_minutes: float = Field(
+        30.0, ge=1.0, le=1440.0, description="a pause this long starts a new session"
+    )
+    min_session_episodes: int = Field(
+        2, ge=1, le=10000, description="episodes a session needs to get a summary"
+    )
+    summary_max_tokens: int = Field(96, ge=16, le=1024)
+    stability_days: float = Field(
+        30.0, gt=0.0, le=36500.0, description="memory stability before any recall (decay)"
+    )
+    archive_below: float = Field(
+        0.05, ge=0.0, le=1.0, description="strength under which a memory is archived"
+    )
+    reread_max_batches: int = Field(
+        20, ge=0, le=100000, description="batches re-read per run for missed facts"
+    )
+    media_target_fraction: float = Field(
+        0.8,
+        ge=0.0,
+        le=1.0,
+        description="over the media budget, frames are dropped down to this share of it",
+    )
+
+
 class IndexSettings(_Section):
     chroma_host: str = Field("", description="a Chroma server (`chroma run`); empty: embedded")
     chroma_port: int = Field(8000, ge=1, le=65535)
@@ -170,6 +221,7 @@ class Settings(_Section):
     capture: CaptureSettings = CaptureSettings()
     index: IndexSettings = IndexSettings()
     ingest: IngestSettings = IngestSettings()
+    consolidation: ConsolidationSettings = ConsolidationSettings()
 
 
 def _describe(error: ErrorDetails) -> tuple[str, str]:

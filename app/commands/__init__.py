@@ -5,7 +5,7 @@ To add a family, add its module to ``FAMILIES``."""
 
 from __future__ import annotations
 
-from app.commands import archive, bench, capture, chat, health, memories
+from app.commands import archive, bench, capture, chat, consolidate, health, memories
 from app.commands import eval as evaluation
 
-FAMILIES = (chat, memories, health, capture, archive, evaluation, bench)
+FAMILIES = (chat, memories, health, capture, archive, consolidate, evaluation, bench)

@@ -8,6 +8,11 @@ as a job on its own `OpRunner` (its own thread: the UI never blocks, and a quest
 asked meanwhile runs on the window's runner). The ingest reaches the model through the
 worker's queue at ingest priority, so that question's generation goes before the
 ingest's next model call. When it ends, the memory types it wrote go out as `Changes`.
+
+It also owns the sleep-time consolidation schedule (core's, on its own thread; see
+core/consolidate/schedule.py): started with it when ``[consolidation] enabled``, told of
+the user's input by :meth:`note_activity`, stopped by :meth:`stop`. A run's outcome is a
+status line.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from app.gui.errors import describe
 from app.gui.ops import OpContext, OpRunner
 from app.gui.store_ops import StoreOps
 from core.changes import Changes
+from core.consolidate.report import ConsolidationReport
 from core.ingest.pipeline import IngestReport
 from core.service import Service
 
@@ -43,14 +49,26 @@ class BackgroundIngest(QObject):
         self.timer.timeout.connect(self.maybe_start)
         if settings.background_interval_s > 0:
             self.timer.start()
+        self.consolidation = service.consolidation_schedule(self._on_consolidated)
+        if service.settings.consolidation.enabled:
+            self.consolidation.start()
 
     @property
     def running(self) -> bool:
         return self._running is not None
 
     def note_activity(self) -> None:
-        """The user typed or started something: wait ``idle_s`` before the next ingest."""
+        """The user typed or started something: wait ``idle_s`` before the next ingest
+        (and the idle trigger of consolidation counts from now)."""
         self._last_activity = time.monotonic()
+        self.consolidation.note_input()
+
+    def _on_consolidated(self, trigger: str, result: object) -> None:
+        """On the schedule's thread: a signal carries the line to the UI thread."""
+        if isinstance(result, ConsolidationReport):
+            self.progressed.emit(f"Consolidation ({trigger}): {result.summary()}")
+        elif isinstance(result, BaseException):
+            self.progressed.emit(f"Consolidation ({trigger}) stopped: {describe(result)}")
 
     def _due(self) -> bool:
         idle = time.monotonic() - self._last_activity >= self.idle_s
@@ -112,8 +130,10 @@ class BackgroundIngest(QObject):
         self.finished.emit(error)
 
     def stop(self, msecs: int = 60000) -> bool:
-        """No new ingest; the running one stops at its next step (it resumes next time)."""
+        """No new ingest; the running one stops at its next step (it resumes next time);
+        a running consolidation stops at its next step too."""
         self.timer.stop()
+        self.consolidation.stop()
         if self._running is not None:
             self._running.cancel()
         return self.runner.wait(msecs)

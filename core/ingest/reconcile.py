@@ -114,12 +114,14 @@ class Reconciler:
         embedder: Embedder,
         cipher: VaultCipher,
         core_cap: int = CORE_BLOCK_CHARS,
+        reason_tag: str = "",
     ) -> None:
         self.ledger = ledger
         self.index = index
         self.embedder = embedder
         self.cipher = cipher
         self.core_cap = core_cap
+        self.reason_tag = reason_tag  # appended to every history reason (a consolidation run's id)
 
     def prepare(self, candidates: Sequence[Candidate]) -> VectorCache:
         """Embed, before the write opens, every text :meth:`apply` will compare: the
@@ -205,19 +207,20 @@ class Reconciler:
         self, writer: MemoryWriter, candidate: Candidate, decision: Decision
     ) -> Memory | None:
         actor = candidate.actor
+        reason = decision.reason + self.reason_tag
         if decision.op is Op.NOOP:
             return decision.target
         if decision.op is Op.ADD:
-            return writer.add(self._new(candidate), decision.reason, actor)
+            return writer.add(self._new(candidate), reason, actor)
         assert decision.target is not None
         if decision.op is Op.SUPERSEDE:
-            return writer.supersede(decision.target, self._new(candidate), decision.reason, actor)
+            return writer.supersede(decision.target, self._new(candidate), reason, actor)
         return writer.update(
             decision.target,
             candidate.text,
             candidate.fields,
             candidate.source_event_ids,
-            decision.reason,
+            reason,
             actor,
         )
 
@@ -229,7 +232,7 @@ class Reconciler:
         if not current:
             return Op.ADD, writer.add(
                 self._new(candidate, fit_block([candidate.text], self.core_cap)),
-                f"new {block} block",
+                f"new {block} block{self.reason_tag}",
                 candidate.actor,
             )
         memory = current[0]
@@ -245,7 +248,7 @@ class Reconciler:
             text,
             {"block": block},
             candidate.source_event_ids,
-            f"{block} block rewritten within {self.core_cap} characters",
+            f"{block} block rewritten within {self.core_cap} characters{self.reason_tag}",
             candidate.actor,
         )
 
@@ -265,6 +268,8 @@ class Reconciler:
         same_key = writer.find_active_by_field(MemoryType.VAULT, "key", candidate.key)
         if same_key:
             return Op.SUPERSEDE, writer.supersede(
-                same_key[0], new, "vault value changed", candidate.actor
+                same_key[0], new, "vault value changed" + self.reason_tag, candidate.actor
             )
-        return Op.ADD, writer.add(new, "sensitive item kept encrypted", candidate.actor)
+        return Op.ADD, writer.add(
+            new, "sensitive item kept encrypted" + self.reason_tag, candidate.actor
+        )

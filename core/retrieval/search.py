@@ -105,12 +105,13 @@ def _gather(
     ledger: Ledger,
     index: VectorIndex,
     cfg: RetrievalSettings,
+    statuses: tuple[str, ...] = ("active",),
 ) -> dict[MemoryId, _Candidate]:
     """Dense and lexical candidates of every searched type, fused into one score each."""
     candidates: dict[MemoryId, _Candidate] = {}
     for memory_type in types:
-        dense = index.query(memory_type, vector, cfg.candidates)
-        lexical = ledger.lexical_search(topic, memory_type, cfg.candidates)
+        dense = index.query(memory_type, vector, cfg.candidates, statuses)
+        lexical = ledger.lexical_search(topic, memory_type, cfg.candidates, statuses)
         dense_scores = _fusion_scores([h.similarity for h in dense], cfg, cfg.dense_fusion)
         lexical_scores = _fusion_scores([score for _m, score in lexical], cfg, cfg.fusion)
         for rank, (hit, value) in enumerate(zip(dense, dense_scores)):
@@ -238,20 +239,24 @@ def search(
     settings: RetrievalSettings,
     types: tuple[MemoryType, ...] | None = None,
     now: datetime | None = None,
+    include_archived: bool = False,
 ) -> list[SearchHit]:
-    """The memories most relevant to ``question``, best first (at most ``top_k``)."""
+    """The memories most relevant to ``question``, best first (at most ``top_k``).
+    ``include_archived``: memories that decay archived are searched too (asked for
+    explicitly; by default they stay out)."""
     cfg = settings
     now = now or utcnow()
+    statuses = ("active", "archived") if include_archived else ("active",)
     if types is None:
         types = SEARCHED_TYPES + ((MemoryType.VAULT,) if asks_for_vault(question) else ())
-    present = ledger.count_memories()
+    present = ledger.count_memories(statuses)
     types = tuple(t for t in types if present.get(t, 0) > 0)  # an empty type costs a Chroma call
     plan = analyse(question, ledger.episodic_actors(), now)
     queries = [(question, plan.topic or question)] + list(zip(plan.parts, plan.part_topics))
     if cfg.part_weight <= 0:
         queries = queries[:1]
     vectors = embedder.embed([text for text, _topic in queries])
-    candidates = _gather(types, vectors[0], queries[0][1], ledger, index, cfg)
+    candidates = _gather(types, vectors[0], queries[0][1], ledger, index, cfg, statuses)
     if not any(
         c.lexical_rank is not None or c.similarity >= cfg.min_similarity
         for c in candidates.values()
@@ -260,7 +265,7 @@ def search(
     _add_parts(
         candidates,
         [
-            _gather(types, vector, topic, ledger, index, cfg)
+            _gather(types, vector, topic, ledger, index, cfg, statuses)
             for vector, (_text, topic) in zip(vectors[1:], queries[1:])
         ],
         cfg,
@@ -268,7 +273,7 @@ def search(
     memories = {
         m: memory
         for m, memory in ledger.get_many(list(candidates)).items()
-        if memory.status.value == "active"
+        if memory.status.value in statuses
     }
     scores = {m: candidates[m].score * _boost(memories[m], plan, now, cfg) for m in memories}
     ranked = sorted(scores, key=scores.__getitem__, reverse=True)

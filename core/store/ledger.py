@@ -35,6 +35,7 @@ from core.store.counters import Counters, MediaTotals
 from core.store.events import EventLog
 from core.store.fts import STOPWORDS, fts_query
 from core.store.rows import MEMORY_COLUMNS, fetch_memory, history_from_row, memory_from_row
+from core.store.runs import ConsolidationRun, RunLog
 from core.store.schema import open_ledger_db
 from core.store.write import StoreWrite
 
@@ -50,6 +51,7 @@ class Ledger:
         self._events = EventLog(self._db, clock)
         self._batches = BatchLog(self._db, clock)
         self._counters = Counters(self._db)
+        self._runs = RunLog(self._db, clock)
         self._writing = False
 
     def close(self) -> None:
@@ -164,10 +166,12 @@ class Ledger:
             ).fetchall()
         return [memory_from_row(r) for r in rows]
 
-    def count_memories(self) -> dict[MemoryType, int]:
+    def count_memories(self, statuses: Sequence[str] = ("active",)) -> dict[MemoryType, int]:
+        marks = ",".join("?" * len(statuses))
         with self._lock:
             rows = self._db.execute(
-                "SELECT type, COUNT(*) FROM memories WHERE status = 'active' GROUP BY type"
+                f"SELECT type, COUNT(*) FROM memories WHERE status IN ({marks}) GROUP BY type",
+                tuple(statuses),
             ).fetchall()
         counts = {t: 0 for t in MemoryType}
         counts.update({MemoryType(r[0]): r[1] for r in rows})
@@ -194,19 +198,25 @@ class Ledger:
         return [history_from_row(r) for r in rows]
 
     def lexical_search(
-        self, query: str, memory_type: MemoryType, limit: int
+        self,
+        query: str,
+        memory_type: MemoryType,
+        limit: int,
+        statuses: Sequence[str] = ("active",),
     ) -> list[tuple[MemoryId, float]]:
-        """BM25 over active memories of one type, best first (score: higher is better)."""
+        """BM25 over memories of one type (active ones unless ``statuses`` says more),
+        best first (score: higher is better)."""
         match = fts_query(query)
         if not match:
             return []
+        marks = ",".join("?" * len(statuses))
         with self._lock:
             rows = self._db.execute(
                 "SELECT m.id, bm25(memories_fts) AS rank FROM memories_fts"
                 " JOIN memories m ON m.rowid = memories_fts.rowid"
-                " WHERE memories_fts MATCH ? AND m.type = ? AND m.status = 'active'"
+                f" WHERE memories_fts MATCH ? AND m.type = ? AND m.status IN ({marks})"
                 " ORDER BY rank LIMIT ?",
-                (match, memory_type.value, limit),
+                (match, memory_type.value, *statuses, limit),
             ).fetchall()
         return [(MemoryId(r[0]), -float(r[1])) for r in rows]
 
@@ -241,6 +251,60 @@ class Ledger:
             return
         with self.write() as tx:
             tx.memories.record_access(ids)
+
+    # -- consolidation runs -------------------------------------------------------------
+    def consolidation_run(self, run_id: str) -> ConsolidationRun | None:
+        with self._lock:
+            return self._runs.get(run_id)
+
+    def last_consolidation(self) -> ConsolidationRun | None:
+        with self._lock:
+            return self._runs.last_done()
+
+    def consolidation_runs(self) -> list[ConsolidationRun]:
+        with self._lock:
+            return self._runs.all()
+
+    def marks(self) -> tuple[int, int]:
+        """The newest event id and history row id now (a run's high-water marks)."""
+        with self._lock:
+            return self._runs.marks()
+
+    def history_tagged(self, actor: str, tag: str) -> list[HistoryRow]:
+        """History rows by ``actor`` whose reason ends with ``tag``, oldest first (what one
+        consolidation run changed)."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT * FROM history WHERE actor = ? AND substr(reason, -?) = ? ORDER BY id",
+                (actor, len(tag), tag),
+            ).fetchall()
+        return [history_from_row(r) for r in rows]
+
+    def changed_since(self, history_id: int) -> list[Memory]:
+        """Memories with a history row after ``history_id`` (as they are now)."""
+        with self._lock:
+            rows = self._db.execute(
+                f"SELECT {MEMORY_COLUMNS} FROM memories WHERE id IN"
+                " (SELECT DISTINCT memory_id FROM history WHERE id > ?) ORDER BY rowid",
+                (history_id,),
+            ).fetchall()
+        return [memory_from_row(r) for r in rows]
+
+    def last_history_id(self, memory_id: MemoryId) -> int:
+        with self._lock:
+            row = self._db.execute(
+                "SELECT COALESCE(MAX(id), 0) FROM history WHERE memory_id = ?", (memory_id,)
+            ).fetchone()
+        return int(row[0])
+
+    def recorded_frame_ids(self) -> set[str]:
+        """Frames whose OCR text is in the ledger (their screen event was recorded)."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT json_extract(payload, '$.frame_id') FROM events WHERE kind = 'screen'"
+                " AND status = 'processed' AND json_extract(payload, '$.frame_id') IS NOT NULL"
+            ).fetchall()
+        return {str(r[0]) for r in rows}
 
     # -- index bookkeeping ----------------------------------------------------------
     def pending_index(self) -> list[Memory]:

@@ -3,6 +3,8 @@
 Schema 2 adds ``counters`` (running totals such as the media kept, so status never walks
 the media folder). A store of schema 1 is upgraded in place on open: the new table is
 created empty and the service counts the media once (see ``Ledger.media_totals``).
+Schema 3 adds ``consolidation_runs`` (the registry of sleep-time consolidation runs: their
+high-water marks and reports, see core/store/runs.py), created empty on open likewise.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from pathlib import Path
 
 from core.errors import StoreError
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS events (
@@ -84,6 +86,16 @@ CREATE INDEX IF NOT EXISTS batches_status ON batches(status, id);
 CREATE TABLE IF NOT EXISTS counters (
     name   TEXT PRIMARY KEY,
     value  INTEGER NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS consolidation_runs (
+    id               TEXT PRIMARY KEY,
+    started_at       TEXT NOT NULL,
+    finished_at      TEXT,
+    status           TEXT NOT NULL DEFAULT 'running',
+    last_event_id    INTEGER NOT NULL DEFAULT 0,
+    last_history_id  INTEGER NOT NULL DEFAULT 0,
+    report           TEXT NOT NULL DEFAULT '{}'
 );
 
 CREATE VIRTUAL TABLE IF NOT EXISTS memories_fts USING fts5(

@@ -35,8 +35,16 @@ class VectorIndex(Protocol):
     def delete(self, memory_type: MemoryType, ids: Sequence[MemoryId]) -> None: ...
 
     def query(
-        self, memory_type: MemoryType, vector: Sequence[float], limit: int
+        self,
+        memory_type: MemoryType,
+        vector: Sequence[float],
+        limit: int,
+        statuses: Sequence[str] = ("active",),
     ) -> list[DenseHit]: ...
+
+    def entries(self, memory_type: MemoryType) -> dict[MemoryId, dict[str, str | float]]:
+        """Every entry of one type: its id and metadata (to compare states in tests)."""
+        ...
 
     def count(self, memory_type: MemoryType) -> int: ...
 
@@ -139,15 +147,24 @@ class ChromaIndex:
         if ids:
             self._collection(memory_type).delete(ids=list(ids))
 
-    def query(self, memory_type: MemoryType, vector: Sequence[float], limit: int) -> list[DenseHit]:
+    def query(
+        self,
+        memory_type: MemoryType,
+        vector: Sequence[float],
+        limit: int,
+        statuses: Sequence[str] = ("active",),
+    ) -> list[DenseHit]:
         collection = self._collection(memory_type)
         size = collection.count()
         if size == 0:
             return []
+        where: dict[str, Any] = (
+            {"status": statuses[0]} if len(statuses) == 1 else {"status": {"$in": list(statuses)}}
+        )
         result = collection.query(
             query_embeddings=[list(vector)],
             n_results=min(limit, size),
-            where={"status": "active"},
+            where=where,
             include=["distances"],
         )
         return [
@@ -157,6 +174,12 @@ class ChromaIndex:
 
     def count(self, memory_type: MemoryType) -> int:
         return int(self._collection(memory_type).count())
+
+    def entries(self, memory_type: MemoryType) -> dict[MemoryId, dict[str, str | float]]:
+        got = self._collection(memory_type).get(include=["metadatas"])
+        return {
+            MemoryId(i): dict(meta or {}) for i, meta in zip(got["ids"], got["metadatas"] or [])
+        }
 
     def reset(self) -> None:
         with self._lock:

@@ -2,7 +2,7 @@
 
 Everything done through it commits together or not at all. It offers typed verbs per
 table — ``memories`` (the one memory writer, with history), ``events``, ``batches``,
-``counters`` — and never the connection itself. Keep it short: no model call belongs inside one (embed
+``counters``, ``runs`` (consolidation runs) — and never the connection itself. Keep it short: no model call belongs inside one (embed
 first, then open the write), because reads from other threads wait for it.
 """
 
@@ -14,6 +14,7 @@ from core.store.batches import BatchLog
 from core.store.clock import Clock
 from core.store.counters import Counters
 from core.store.events import EventLog
+from core.store.runs import RunLog
 from core.store.writer import MemoryWriter
 
 
@@ -33,6 +34,7 @@ class StoreWrite:
         self.events = events
         self.batches = batches
         self.counters = counters
+        self.runs = RunLog(db, clock)
 
     def compact_text_index(self) -> None:
         """Merge the FTS5 index's segments, so text just redacted out of memories does

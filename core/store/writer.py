@@ -2,7 +2,8 @@
 +1), SUPERSEDE (the old row kept, status superseded, pointing at its successor), REDACT,
 RESEAL (a vault token sealed again under a new key, the value unchanged) —
 writes its history row (op, before, after, actor, reason, source events) in the same
-transaction. Bookkeeping that is not a content change (a recall counted, a row marked as
+transaction; so do consolidation's RETIRE-style SUPERSEDE (onto an existing memory),
+ARCHIVE/REACTIVATE, DECAY (strength) and UNDO (a row put back as a snapshot had it). Bookkeeping that is not a content change (a recall counted, a row marked as
 indexed in Chroma, or all rows marked for a rebuild) goes through here too, without
 history, so nothing else in the code base updates ``memories``.
 
@@ -283,6 +284,102 @@ class MemoryWriter:
             "SELECT before, after FROM history WHERE memory_id = ?", (memory_id,)
         ).fetchall()
         return [json.loads(v) for row in rows for v in row if v is not None]
+
+    def retire(
+        self, old: Memory, successor: Memory, reason: str, actor: str | None = None
+    ) -> Memory:
+        """Supersede ``old`` by a memory that already exists (a merge's survivor, the
+        newer side of a contradiction): kept, status superseded, pointer set."""
+        self._db.execute(
+            "UPDATE memories SET status = ?, successor_id = ?, updated_at = ?, index_pending = 1"
+            " WHERE id = ?",
+            (MemoryStatus.SUPERSEDED.value, successor.id, self._now(), old.id),
+        )
+        retired = self.get(old.id)
+        self._history(
+            old.id,
+            "SUPERSEDE",
+            old,
+            retired,
+            actor or self.actor,
+            reason,
+            successor.source_event_ids,
+        )
+        return retired
+
+    def set_status(
+        self, memory: Memory, status: MemoryStatus, reason: str, actor: str | None = None
+    ) -> Memory:
+        """Archive a memory (out of default search, kept) or make it active again."""
+        self._db.execute(
+            "UPDATE memories SET status = ?, updated_at = ?, index_pending = 1 WHERE id = ?",
+            (status.value, self._now(), memory.id),
+        )
+        after = self.get(memory.id)
+        op = "ARCHIVE" if status is MemoryStatus.ARCHIVED else "REACTIVATE"
+        self._history(memory.id, op, memory, after, actor or self.actor, reason, ())
+        return after
+
+    def set_strength(
+        self, memory: Memory, strength: float, reason: str, actor: str | None = None
+    ) -> Memory:
+        """The memory's retention as decay computed it (with history, so it can be undone)."""
+        self._db.execute("UPDATE memories SET strength = ? WHERE id = ?", (strength, memory.id))
+        after = self.get(memory.id)
+        self._history(memory.id, "DECAY", memory, after, actor or self.actor, reason, ())
+        return after
+
+    def revert(
+        self,
+        memory_id: MemoryId,
+        snapshot: dict[str, object] | None,
+        reason: str,
+        actor: str | None = None,
+    ) -> None:
+        """Put a memory row back exactly as ``snapshot`` (a history row's ``before``) has
+        it; None: the row did not exist then, so it is removed. One UNDO history row."""
+        before = self.get(memory_id) if self.exists(memory_id) else None
+        if snapshot is None:
+            self._db.execute("DELETE FROM memories WHERE id = ?", (memory_id,))
+        else:
+            s = snapshot
+            values = (
+                s["type"],
+                s["text"],
+                s["created_at"],
+                s["updated_at"],
+                s["event_time"],
+                dumps(s["source_event_ids"]),
+                s["importance"],
+                s["strength"],
+                s["access_count"],
+                s["last_accessed_at"],
+                s["version"],
+                s["status"],
+                s["sensitivity"],
+                dumps(s["fields"]),
+                s["successor_id"],
+                memory_id,
+            )
+            if before is None:
+                self._db.execute(
+                    "INSERT INTO memories(type, text, created_at, updated_at, event_time,"
+                    " source_event_ids, importance, strength, access_count, last_accessed_at,"
+                    " version, status, sensitivity, fields, successor_id, id, index_pending)"
+                    " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,1)",
+                    values,
+                )
+            else:  # in place: the row keeps its rowid, so listing order stays the same
+                self._db.execute(
+                    "UPDATE memories SET type = ?, text = ?, created_at = ?, updated_at = ?,"
+                    " event_time = ?, source_event_ids = ?, importance = ?, strength = ?,"
+                    " access_count = ?, last_accessed_at = ?, version = ?, status = ?,"
+                    " sensitivity = ?, fields = ?, successor_id = ?, index_pending = 1"
+                    " WHERE id = ?",
+                    values,
+                )
+        after = self.get(memory_id) if snapshot is not None else None
+        self._history(memory_id, "UNDO", before, after, actor or self.actor, reason, ())
 
     # -- bookkeeping (no history: the memory's content does not change) -----------------
     def record_access(self, ids: Sequence[MemoryId]) -> None:
