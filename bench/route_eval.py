@@ -79,12 +79,23 @@ def main() -> None:
     for snippet in snippets:
         events = events_of(snippet)
         text = "\n".join(e.text for e in events)
-        by_rules = {t.value for t in combine([], rule_routes(text, bool(pattern_vault_candidates(events))))}
-        learned = {t.value for t in router.routes(events, embedder.embed(learned_router.windows(events)))}
+        by_rules = {
+            t.value for t in combine([], rule_routes(text, bool(pattern_vault_candidates(events))))
+        }
+        learned = {
+            t.value for t in router.routes(events, embedder.embed(learned_router.windows(events)))
+        }
         want = set(snippet.types)
         rules_rows.append((by_rules, want))
         learned_rows.append((learned, want))
-        cases.append({"id": snippet.id, "want": sorted(want), "rules": sorted(by_rules), "learned": sorted(learned)})
+        cases.append(
+            {
+                "id": snippet.id,
+                "want": sorted(want),
+                "rules": sorted(by_rules),
+                "learned": sorted(learned),
+            }
+        )
     report = {
         "part": args.part,
         "snippets": len(snippets),

@@ -116,7 +116,14 @@ def main() -> None:
         results[l2] = (exact(p, y, th), th)
         pred = p >= th
         f1 = {
-            t.value: round(float(2 * (pred[:, j] & (y[:, j] > 0)).sum() / max(1, pred[:, j].sum() + y[:, j].sum())), 2)
+            t.value: round(
+                float(
+                    2
+                    * (pred[:, j] & (y[:, j] > 0)).sum()
+                    / max(1, pred[:, j].sum() + y[:, j].sum())
+                ),
+                2,
+            )
             for j, t in enumerate(TYPES)
         }
         print(f"l2={l2}: cross-validated exact-set accuracy {results[l2][0]:.3f}, F1 {f1}")

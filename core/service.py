@@ -256,6 +256,7 @@ class Service:
             reconciler=reconciler,
             load_llm=lambda: self.runtime.json_llm(progress),
             now=self._clock,
+            cipher=self.runtime.cipher,
         )
 
     def batches(self) -> list[Batch]:
@@ -270,7 +271,13 @@ class Service:
 
     def record_events(self, progress: Progress = NULL_PROGRESS) -> IngestReport:
         """Only the raw episodic records (fast, no LLM); extraction waits for `ingest`."""
-        return process_pending(self.store, self.runtime.index, self.runtime.embedder, progress)
+        return process_pending(
+            self.store,
+            self.runtime.index,
+            self.runtime.embedder,
+            progress,
+            cipher=self.runtime.cipher,
+        )
 
     def vault_value(self, memory_id: MemoryId) -> str:
         """The decrypted value of a vault entry."""

@@ -102,7 +102,9 @@ class RouterModel:
         z = inputs(texts, vectors) @ self.weights.T + self.bias
         return 1.0 / (1.0 + np.exp(-z))  # type: ignore[no-any-return]
 
-    def routes(self, events: Sequence[Event], vectors: Sequence[Sequence[float]]) -> set[MemoryType]:
+    def routes(
+        self, events: Sequence[Event], vectors: Sequence[Sequence[float]]
+    ) -> set[MemoryType]:
         """The types any window passes; ``vectors`` are the embeddings of ``windows(events)``."""
         if not events:
             return set()

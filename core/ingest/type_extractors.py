@@ -41,7 +41,7 @@ def _string(max_length: int) -> dict[str, Any]:
     return {"type": "string", "maxLength": max_length}
 
 
-def _items(properties: dict[str, Any], aliases: int, max_items: int) -> dict[str, Any]:
+def items_schema(properties: dict[str, Any], aliases: int, max_items: int) -> dict[str, Any]:
     props = {
         **properties,
         "events": {
@@ -213,7 +213,7 @@ class Extractor:
         return {
             "type": "object",
             "required": [self.list_key],
-            "properties": {self.list_key: _items(self.properties, aliases, self.max_items)},
+            "properties": {self.list_key: items_schema(self.properties, aliases, self.max_items)},
         }
 
 
