@@ -346,10 +346,13 @@ def extract_batch(
     by_model, by_rules = routes(events, embedder)
     routed = by_model | by_rules
     masked = any(MASK in e.text for e in events)
+    wanted = set(routed)
+    if MemoryType.CORE in wanted:  # what the user says of themselves is a fact about them too
+        wanted.add(MemoryType.SEMANTIC)
     asked = [
         EXTRACTORS[t]
         for t in MemoryType
-        if t in routed and not (t is MemoryType.VAULT and (masked or pattern_vault))
+        if t in wanted and not (t is MemoryType.VAULT and (masked or pattern_vault))
     ]
     candidates: list[Candidate] = []
     if asked:
