@@ -219,6 +219,7 @@ def test_prompt_wording_never_comes_back_as_a_memory(data_dir: Path, embedder) -
         "Last night we watched the meteor shower from the dunes.",
     ]
     with Service(data_dir, embedder=embedder) as service:
+        seeded = [m.text for m in service.list_memories()]  # the store's own core blocks
         for minute, text in enumerate(said):
             service.add_chat_turn("user", text, MONDAY + timedelta(hours=minute))
         report = service.ingest()
@@ -227,7 +228,10 @@ def test_prompt_wording_never_comes_back_as_a_memory(data_dir: Path, embedder) -
     heard = " ".join(w for t in said for w in re.findall(r"[a-z']+", t.lower()))
     phrases = {p for p in _prompt_phrases() if p not in heard}
     for memory in memories:
-        words = re.findall(r"[a-z']+", memory.text.lower())
+        text = memory.text
+        for seed in seeded:
+            text = text.replace(seed, " ")
+        words = re.findall(r"[a-z']+", text.lower())
         made = {" ".join(words[i : i + 3]) for i in range(len(words) - 2)}
         assert not (made & phrases), (memory.text, made & phrases)
         assert "ana" not in words and "nurse" not in words  # the old prompts' example
@@ -240,16 +244,17 @@ def test_changed_facts_through_the_cli_tiny_model_structure(data_dir: Path) -> N
     successor. (The default model's content is checked in the slow test below.)"""
     for text in ["I work as a data engineer at Acme Corp.", DEPLOY]:
         assert run_cli(data_dir, "chat", "add", "--speaker", "me", text).returncode == 0
-    assert run_cli(data_dir, "ingest").returncode == 0
+    assert run_cli(data_dir, "ingest", timeout=900).returncode == 0
     changed = "I left Acme Corp last month; now I work as a data engineer at Globex."
     assert run_cli(data_dir, "chat", "add", "--speaker", "me", changed).returncode == 0
-    ingested = run_cli(data_dir, "ingest")
+    ingested = run_cli(data_dir, "ingest", timeout=900)
     assert ingested.returncode == 0, ingested.stderr
     listed = run_cli(data_dir, "memories", "list", "--all", "--json")
     memories = [json.loads(line) for line in listed.stdout.splitlines()]
     procedures = [m for m in memories if m["type"] == "procedural"]
     for procedure in procedures:  # when there is one, it has every step, in order
         assert procedure["fields"]["steps"].splitlines()[0] == "1. Run the tests"
+    assert "batch(es)" in ingested.stdout
     for memory in memories:
         if memory["status"] == "superseded":
             assert memory.get("successor_id")

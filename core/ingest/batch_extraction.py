@@ -246,6 +246,9 @@ def event_vault_candidates(event: Event, learned: bool) -> list[Candidate]:
     return found
 
 
+COMBINED_MAX_TOKENS = 480  # a small model fills every list to its end: bound the answer
+
+
 def _combined_schema(extractors: Sequence[Extractor], aliases: int) -> dict[str, Any]:
     return {
         "type": "object",
@@ -283,7 +286,7 @@ def extract_types(
     raw = llm.complete_json(
         build_messages(combined_task(extractors), events, now),
         _combined_schema(extractors, len(events)),
-        sum(e.max_tokens for e in extractors),
+        min(sum(e.max_tokens for e in extractors), COMBINED_MAX_TOKENS),
     )
     try:
         answer = json.loads(raw)

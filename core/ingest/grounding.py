@@ -7,14 +7,13 @@ design do not count: the third-person frame ("the user"), dates that relative ph
 were resolved to, and function words. A candidate that fails is dropped and counted.
 
 A procedure keeps every step in order: when the source lists the steps itself (clauses
-separated by commas, "then", semicolons or numbers), the steps are the source's clauses,
-unless the model's steps already cover each of them in order.
+separated by commas, "then", semicolons or numbers), the steps are the source's clauses
+(a small model drops or merges steps); otherwise the model's steps the source supports.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
 from dataclasses import replace
 
 from core.ingest.type_extractors import Candidate
@@ -277,21 +276,9 @@ def source_steps(text: str) -> tuple[str, list[str]]:
     return (purpose, steps) if len(steps) >= 3 else (purpose, [])
 
 
-def covers(model_steps: Iterable[str], steps: list[str]) -> bool:
-    """Whether the model's steps hold each source step (most of its words), in order."""
-    remaining = list(model_steps)
-    for step in steps:
-        while remaining and support(step, remaining[0]) < 0.5:
-            remaining.pop(0)
-        if not remaining:
-            return False
-        remaining.pop(0)
-    return True
-
-
 def with_source_steps(candidate: Candidate, source: str) -> Candidate:
     """A procedure whose steps are the source's own, in order, when the source lists
-    them and the model's steps miss one; its trigger is the purpose the source states."""
+    them; its trigger is the purpose the source states."""
     purpose, steps = source_steps(source)
     model_steps = [
         line.split(". ", 1)[-1] for line in candidate.fields.get("steps", "").splitlines()
@@ -299,7 +286,7 @@ def with_source_steps(candidate: Candidate, source: str) -> Candidate:
     fields = dict(candidate.fields)
     if purpose:
         fields["trigger"] = purpose
-    if steps and not covers(model_steps, steps):
+    if steps:
         numbered = "\n".join(f"{i}. {s}" for i, s in enumerate(steps, start=1))
         fields["steps"] = numbered
         title = fields.get("title", "")
