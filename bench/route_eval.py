@@ -24,7 +24,7 @@ from labelled_set import Snippet, load
 
 from core.identity import Identity
 from core.ingest import learned_router
-from core.ingest.batch_extraction import pattern_vault_candidates
+from core.ingest.batch_extraction import event_vault_candidates, pattern_vault_candidates
 from core.ingest.routing import combine, rule_routes
 from core.records import Event, EventId, EventKind, EventStatus, MemoryType
 from models.embedder import SentenceTransformerEmbedder
@@ -96,8 +96,24 @@ def main() -> None:
                 "learned": sorted(learned),
             }
         )
+    # sensitive values as ingest finds them while recording (patterns + vault head + shape)
+    expected = caught = spurious = 0
+    threshold = router.threshold(MemoryType.VAULT)
+    for snippet in snippets:
+        events = events_of(snippet)
+        records = [f"{e.speaker}: {e.text}" for e in events]
+        flagged = router.score(MemoryType.VAULT, records, embedder.embed(records))
+        found = [
+            c.secret
+            for event, p in zip(events, flagged)
+            for c in event_vault_candidates(event, p >= threshold)
+        ]
+        expected += len(snippet.vault)
+        caught += sum(value in found for value in snippet.vault)
+        spurious += sum(value not in snippet.vault for value in found)
     report = {
         "part": args.part,
+        "vault_values": {"expected": expected, "caught": caught, "spurious": spurious},
         "snippets": len(snippets),
         "embedder": args.embedder,
         "when": datetime.now(UTC).isoformat(),
