@@ -298,6 +298,7 @@ class Service:
             load_llm=lambda: self.runtime.json_llm(progress),
             now=self._clock,
             vault_values=self._vault_values(),
+            cipher=self.runtime.cipher,
         )
 
     def batches(self) -> list[Batch]:
@@ -319,6 +320,7 @@ class Service:
             self.runtime.embedder,
             progress,
             vault_values=self._vault_values(),
+            cipher=self.runtime.cipher,
         )
 
     def vault_value(self, memory_id: MemoryId) -> str:

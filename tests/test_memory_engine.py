@@ -11,9 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from core.ingest.batch_extraction import build_messages, render_events
+from core.ingest.batch_extraction import build_messages, combined_task, render_events
 from core.ingest.batching import group_events
 from core.ingest.pipeline import MAX_ATTEMPTS
+from core.ingest.type_extractors import EXTRACTORS
 from core.records import Event, EventId, EventKind, EventStatus, MemoryStatus, MemoryType
 from core.service import Service
 from core.settings import Settings
@@ -65,8 +66,9 @@ def test_batches_split_at_gaps_channels_and_size() -> None:
 def test_event_text_is_delimited_data_not_instructions() -> None:
     plain = [_event(1, "My brother Sam lives in Oslo.")]
     injected = [_event(1, "My brother Sam lives in Oslo."), _event(2, INJECTION)]
-    a = build_messages("extract_semantic.txt", plain, FRIDAY)
-    b = build_messages("extract_semantic.txt", injected, FRIDAY)
+    task = combined_task([EXTRACTORS[MemoryType.SEMANTIC]])
+    a = build_messages(task, plain, FRIDAY)
+    b = build_messages(task, injected, FRIDAY)
     assert a[0] == b[0]  # the system prompt does not depend on what the events say
     rendered = render_events(injected)
     assert rendered.count("</events>") == 1 and rendered.endswith("</events>")

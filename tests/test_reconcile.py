@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from core.ingest.batch_extraction import BatchExtraction
-from core.ingest.pipeline import IngestReport, apply_extraction
+from core.ingest.pipeline import IngestReport, apply_extraction, process_pending
 from core.ingest.reconcile import Op, Reconciler, decide, fit_block
 from core.ingest.type_extractors import Candidate
 from core.records import EventId, MemoryStatus, MemoryType
@@ -36,7 +36,9 @@ def _fact(event: EventId, subject: str, attribute: str, value: str, statement: s
 def _apply(service: Service, text: str, *candidates: Candidate) -> Counter[tuple[str, str]]:
     """Record one chat turn (its batch), then reconcile ``candidates`` as that batch's."""
     event = service.add_chat_turn("Alice", text, T0)
-    service.record_events()
+    # recorded without the vault's cipher: the value must reach reconcile in clear here
+    # (recording with it takes vault values out first; tests/test_write_path.py covers that)
+    process_pending(service.store, service.runtime.index, service.runtime.embedder)
     batch = service.store.pending_batches()[-1]
     assert batch.event_ids == (event,)
     reconciler = Reconciler(

@@ -19,6 +19,8 @@ from typing import Any
 
 import assets
 from core.errors import ExtractionError
+from core.ingest import learned_router
+from core.ingest.grounding import supported, with_source_steps
 from core.ingest.injection import keep_trusted
 from core.ingest.routing import (
     MODEL_ROUTED,
@@ -30,27 +32,37 @@ from core.ingest.routing import (
     question_task,
     rule_routes,
 )
+from core.ingest.secret_values import find_values
 from core.ingest.type_extractors import (
     EXTRACTORS,
     Candidate,
     Extractor,
     ItemContext,
+    items_schema,
     vault_candidate,
 )
 from core.records import Event, EventId, EventKind, EventStatus, MemoryType
-from core.store.vault import detect_vault_items
+from core.store.vault import MASK, detect_vault_items
+from models.embedder import Embedder
 from models.llm import ChatMessage, ChoiceLLM, JsonLLM
 
 
 @dataclass(frozen=True)
 class BatchExtraction:
+    """What a batch was routed to (by the learned router, ``routed_by_model``; by exact
+    rules), the candidates kept, how many the grounding check dropped, and how many
+    model calls it took."""
+
     routed_by_model: tuple[MemoryType, ...]
     routed_by_rules: tuple[MemoryType, ...]
     candidates: tuple[Candidate, ...]
+    dropped: int = 0
+    calls: int = 0
 
     @property
     def routed(self) -> tuple[MemoryType, ...]:
-        return combine(self.routed_by_model, set(self.routed_by_rules))
+        chosen = set(self.routed_by_model) | set(self.routed_by_rules)
+        return tuple(t for t in MemoryType if t in chosen)
 
 
 def _speaker(event: Event) -> str:
@@ -206,31 +218,153 @@ def extract_type(
 def pattern_vault_candidates(events: Sequence[Event]) -> list[Candidate]:
     found = []
     for event in events:
-        ctx = ItemContext((event.id,), event.occurred_at)
-        for match in detect_vault_items(event.text):
-            label = f"{_speaker(event)}'s {match.label}"
+        found += event_vault_candidates(event, learned=False)
+    return found
+
+
+def event_vault_candidates(event: Event, learned: bool) -> list[Candidate]:
+    """The exact patterns' finds (IBANs, card numbers, ...) and, when the learned router's
+    vault head flags the event (``learned``), the code-shaped values in it (a door code,
+    a wifi key, a membership number), each as a vault candidate."""
+    ctx = ItemContext((event.id,), event.occurred_at)
+    found = []
+    for match in detect_vault_items(event.text):
+        label = f"{_speaker(event)}'s {match.label}"
+        found.append(
+            vault_candidate(
+                label, match.vault_type, match.value, match.sensitivity, ctx, "vault-detector"
+            )
+        )
+    if learned and event.kind is EventKind.CHAT:
+        for value in find_values(event.text):
+            if any(value.value in c.secret or c.secret in value.value for c in found):
+                continue
+            label = f"{_speaker(event)}'s {value.label}"
             found.append(
-                vault_candidate(
-                    label, match.vault_type, match.value, match.sensitivity, ctx, "vault-detector"
-                )
+                vault_candidate(label, value.vault_type, value.value, "high", ctx, "vault-learned")
             )
     return found
 
 
-def extract_batch(llm: JsonLLM, events: Sequence[Event], now: datetime) -> BatchExtraction:
-    """Route, then run the routed extractors (episodic's raw records are written anyway).
-    The model is asked only about the types the rules did not already route."""
+COMBINED_MAX_TOKENS = 480  # a small model fills every list to its end: bound the answer
+
+
+def _combined_schema(extractors: Sequence[Extractor], aliases: int) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "required": [e.type.value for e in extractors],
+        "properties": {
+            e.type.value: items_schema(e.properties, aliases, e.max_items) for e in extractors
+        },
+    }
+
+
+def combined_task(extractors: Sequence[Extractor]) -> str:
+    """The one task that fills every routed type: each type's line, no example content."""
+    lines = "\n".join(f"- {assets.read_text(f'prompts/{e.prompt}').strip()}" for e in extractors)
+    return Template(assets.read_text("prompts/extract_all.txt")).substitute(types=lines).strip()
+
+
+def salvage_combined(raw: str) -> dict[str, Any] | None:
+    """The complete items of a combined answer cut short inside one of its lists."""
+    for end in range(len(raw) - 1, 0, -1):
+        if raw[end] != "}":
+            continue
+        try:
+            value = json.loads(raw[: end + 1] + "]}")
+        except json.JSONDecodeError:
+            continue
+        if isinstance(value, dict):
+            return value
+    return None
+
+
+def extract_types(
+    llm: JsonLLM, extractors: Sequence[Extractor], events: Sequence[Event], now: datetime
+) -> list[Candidate]:
+    """ONE schema-constrained call that fills every routed type at once."""
+    raw = llm.complete_json(
+        build_messages(combined_task(extractors), events, now),
+        _combined_schema(extractors, len(events)),
+        min(sum(e.max_tokens for e in extractors), COMBINED_MAX_TOKENS),
+    )
+    try:
+        answer = json.loads(raw)
+    except json.JSONDecodeError:
+        answer = salvage_combined(raw) or {}
+    if not isinstance(answer, dict):
+        raise ExtractionError("extractor: expected a JSON object")
+    candidates = []
+    for extractor in extractors:
+        items = answer.get(extractor.type.value) or []
+        for item in items if isinstance(items, list) else []:
+            if not isinstance(item, dict) or not set(extractor.properties) <= set(item):
+                continue
+            cited = _cited(item, events)
+            ctx = ItemContext(tuple(e.id for e in cited), cited[0].occurred_at)
+            candidate = extractor.convert(item, ctx)
+            if candidate is not None:
+                candidates.append(candidate)
+    return candidates
+
+
+def _source_text(candidate: Candidate, events: Sequence[Event]) -> str:
+    cited = [e for e in events if e.id in candidate.source_event_ids] or list(events)
+    return "\n".join(e.text for e in cited)
+
+
+def ground(candidates: Sequence[Candidate], events: Sequence[Event]) -> tuple[list[Candidate], int]:
+    """The candidates the events support (procedures with every listed step, in order),
+    and how many were dropped."""
+    kept: list[Candidate] = []
+    for candidate in candidates:
+        source = _source_text(candidate, events)
+        if candidate.type is MemoryType.PROCEDURAL:
+            candidate = with_source_steps(candidate, source)
+        if supported(candidate, source):
+            kept.append(candidate)
+    return kept, len(candidates) - len(kept)
+
+
+def routes(
+    events: Sequence[Event], embedder: Embedder | None
+) -> tuple[set[MemoryType], set[MemoryType]]:
+    """(learned, exact rules). Without a router for this embedder the old rules route
+    (with their fallback) and nothing is learned."""
+    router = learned_router.for_embedder(embedder.name) if embedder is not None else None
+    has_vault = bool(pattern_vault_candidates(events)) or any(MASK in e.text for e in events)
+    if router is None or embedder is None:
+        return set(), set(combine([], rule_routes("\n".join(e.text for e in events), has_vault)))
+    learned = router.routes(events, embedder.embed(learned_router.windows(events)))
+    return learned, {MemoryType.VAULT} if has_vault else set()
+
+
+def extract_batch(
+    llm: JsonLLM, events: Sequence[Event], now: datetime, embedder: Embedder | None = None
+) -> BatchExtraction:
+    """Route (learned), then ONE call fills every routed type; what the events do not
+    support is dropped. Vault values found as events were recorded are masked already;
+    the model is asked for vault items only when none was found that way."""
     pattern_vault = pattern_vault_candidates(events)
-    by_rules = rule_routes("\n".join(e.text for e in events), bool(pattern_vault))
-    by_model = route(llm, events, now, [t for t in MODEL_ROUTED if t not in by_rules])
-    routed = set(combine(by_model, by_rules))
-    candidates: list[Candidate] = list(pattern_vault)
-    for memory_type in MemoryType:
-        if memory_type in routed:
-            candidates += extract_type(llm, EXTRACTORS[memory_type], events, now)
-    # the fallback (nothing else matched) is a rule too: the batch log records it
+    by_model, by_rules = routes(events, embedder)
+    routed = by_model | by_rules
+    masked = any(MASK in e.text for e in events)
+    wanted = set(routed)
+    if MemoryType.CORE in wanted:  # what the user says of themselves is a fact about them too
+        wanted.add(MemoryType.SEMANTIC)
+    asked = [
+        EXTRACTORS[t]
+        for t in MemoryType
+        if t in wanted and not (t is MemoryType.VAULT and (masked or pattern_vault))
+    ]
+    candidates: list[Candidate] = []
+    if asked:
+        candidates = extract_types(llm, asked, events, now)
+    kept, dropped = ground(candidates, events)
     return BatchExtraction(
-        by_model,
-        tuple(t for t in MemoryType if t in routed and t not in by_model),
-        tuple(keep_trusted(events, candidates)),  # instructions in the data write nothing
+        tuple(t for t in MemoryType if t in by_model),
+        tuple(t for t in MemoryType if t in by_rules and t not in by_model),
+        tuple(keep_trusted(events, [*pattern_vault, *kept])),  # instructions write nothing
+        dropped,
+        1 if asked else 0,
     )

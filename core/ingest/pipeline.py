@@ -23,16 +23,17 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from core.errors import Cancelled, ExtractionError, ModelError
-from core.ingest.batch_extraction import BatchExtraction, extract_batch
+from core.ingest import learned_router
+from core.ingest.batch_extraction import BatchExtraction, event_vault_candidates, extract_batch
 from core.ingest.batching import group_events
-from core.ingest.reconcile import Op, Reconciler
+from core.ingest.reconcile import Op, Reconciler, keep_in_vault
 from core.ingest.type_extractors import Candidate
 from core.ingest.vault_masking import find_variants, mask_values
 from core.ingest.vector_cache import VectorsMissing
 from core.progress import NULL_PROGRESS, Progress, check_cancelled
-from core.records import Event, EventKind, MemoryType, NewMemory
+from core.records import Event, EventId, EventKind, MemoryType, NewMemory
 from core.store.ledger import Ledger
-from core.store.vault import MASK
+from core.store.vault import MASK, VaultCipher
 from core.store.vector_index import VectorIndex
 from core.store.write import StoreWrite
 from models.embedder import Embedder
@@ -52,6 +53,8 @@ class IngestReport:
     retry_later: int = 0
     ops: Counter[tuple[str, str]] = field(default_factory=Counter)
     indexed: int = 0
+    dropped: int = 0  # candidates the events did not support (grounding check)
+    model_calls: int = 0
 
     def summary(self) -> str:
         if not (
@@ -62,7 +65,8 @@ class IngestReport:
         head = f"{self.events} event(s), {self.batches} batch(es)"
         if self.retry_later or self.failed_batches:
             head += f" ({self.retry_later} to retry, {self.failed_batches} failed)"
-        return head + ": " + (", ".join(parts) or "no memory changes")
+        tail = f"; {self.dropped} unsupported candidate(s) dropped" if self.dropped else ""
+        return head + ": " + (", ".join(parts) or "no memory changes") + tail
 
 
 def episodic_record(event: Event) -> NewMemory:
@@ -94,6 +98,36 @@ def sync_index(
     return len(pending)
 
 
+def _sensitive(
+    records: Sequence[NewMemory],
+    events: Sequence[Event],
+    vectors: Sequence[Sequence[float]],
+    embedder: Embedder,
+) -> dict[EventId, list[Candidate]]:
+    """Per event, the vault candidates found in it: exact patterns always; code-shaped
+    values where the learned router's vault head flags the event."""
+    router = learned_router.for_embedder(embedder.name)
+    flagged = [False] * len(events)
+    if router is not None:
+        threshold = router.threshold(MemoryType.VAULT)
+        flagged = [
+            p >= threshold
+            for p in router.score(MemoryType.VAULT, [r.text for r in records], vectors)
+        ]
+    found = {}
+    for event, learned in zip(events, flagged):
+        if candidates := event_vault_candidates(event, learned):
+            found[event.id] = candidates
+    return found
+
+
+def _masked(event: Event, candidates: Sequence[Candidate]) -> Event:
+    text = event.text
+    for secret in sorted({c.secret for c in candidates}, key=len, reverse=True):
+        text = text.replace(secret, MASK)
+    return replace(event, text=text)
+
+
 def record_pending(
     ledger: Ledger,
     index: VectorIndex,
@@ -101,12 +135,14 @@ def record_pending(
     report: IngestReport,
     progress: Progress = NULL_PROGRESS,
     vault_values: Sequence[str] = (),
+    cipher: VaultCipher | None = None,
 ) -> None:
     """Phase 1: raw episodic records and batches for every pending event.
 
     A value already in the vault (``vault_values``, in clear) that an event spells out, in
     any form, is masked in the event and its record before either is written on (the
-    ledger, Chroma), as extraction does for a value it files.
+    ledger, Chroma), as extraction does for a value it files. Given ``cipher``, a new
+    sensitive value found in an event goes to the vault in the same write.
 
     Each turn is embedded once, before the write opens: the vector of its episodic record
     both groups the events into batches and goes into Chroma right after the write (a
@@ -133,6 +169,19 @@ def record_pending(
         ]
         vectors = embedder.embed([record.text for record in records])
         groups = group_events(events, vectors)
+        # a sensitive value goes to the vault before anything else holds it: the event is
+        # masked in the same write that records it, and neither its raw record nor Chroma
+        # ever sees the value in clear
+        vault = _sensitive(records, events, vectors, embedder) if cipher is not None else {}
+        if vault:
+            changed = [i for i, e in enumerate(events) if e.id in vault]
+            for i in changed:
+                record = episodic_record(_masked(events[i], vault[events[i].id]))
+                if events[i].id in hidden:  # and the values the vault already holds
+                    record = replace(record, text=mask_values(record.text, vault_values))
+                records[i] = record
+            for i, vector in zip(changed, embedder.embed([records[i].text for i in changed])):
+                vectors[i] = vector
         with ledger.write(actor="ingest") as tx:
             # an ask recording events while the background ingest does: the events must
             # still be pending, or another recorder took them (and this chunk is read again)
@@ -141,6 +190,13 @@ def record_pending(
             for event_id, pieces in hidden.items():
                 for piece in sorted(pieces, key=len, reverse=True):
                     tx.events.redact_text(event_id, piece, MASK)
+            for event_id, candidates in vault.items():
+                assert cipher is not None
+                for candidate in candidates:
+                    op, _memory = keep_in_vault(tx.memories, cipher, candidate)
+                    report.ops[(op.value, MemoryType.VAULT.value)] += 1
+                for secret in sorted({c.secret for c in candidates}, key=len, reverse=True):
+                    tx.events.redact_text(event_id, secret, MASK)
             written = [
                 tx.memories.add(record, "raw episodic record of an event") for record in records
             ]
@@ -148,6 +204,8 @@ def record_pending(
                 tx.batches.insert([e.id for e in group])
             tx.events.mark_processed([e.id for e in events])
         report.ops[(Op.ADD.value, MemoryType.EPISODIC.value)] += len(written)
+        if vault:
+            ledger.checkpoint()
         index.upsert(written, vectors)
         ledger.mark_indexed([memory.id for memory in written])
         report.events += len(events)
@@ -292,7 +350,7 @@ def extract_pending(
         sync_index(ledger, index, embedder)  # neighbours must see every earlier batch
         events = ledger.events(batch.event_ids)
         try:
-            extraction = extract_batch(load_llm(), events, now())
+            extraction = extract_batch(load_llm(), events, now(), embedder)
         except Cancelled:
             raise
         except (ExtractionError, ModelError, ValueError, RuntimeError) as exc:
@@ -305,6 +363,8 @@ def extract_pending(
             continue
         apply_extraction(ledger, reconciler, batch.id, extraction, report)
         report.batches += 1
+        report.dropped += extraction.dropped
+        report.model_calls += extraction.calls
         progress.update(done, len(batches), "extracting memories")
 
 
@@ -318,11 +378,13 @@ def process_pending(
     load_llm: Callable[[], JsonLLM] | None = None,
     now: Callable[[], datetime] | None = None,
     vault_values: Sequence[str] = (),
+    cipher: VaultCipher | None = None,
 ) -> IngestReport:
     """Record pending events; then, given a model, extract typed memories from batches.
-    ``vault_values``: the vault's values in clear, masked wherever an event spells one."""
+    ``vault_values``: the vault's values in clear, masked wherever an event spells one;
+    given the vault's cipher, new sensitive values go to the vault as events are recorded."""
     report = IngestReport()
-    record_pending(ledger, index, embedder, report, progress, vault_values)
+    record_pending(ledger, index, embedder, report, progress, vault_values, cipher)
     if reconciler is not None and load_llm is not None and now is not None:
         extract_pending(ledger, index, embedder, reconciler, load_llm, now, report, progress)
     report.indexed = sync_index(ledger, index, embedder, progress)

@@ -253,23 +253,38 @@ class Reconciler:
         )
 
     def _vault(self, writer: MemoryWriter, candidate: Candidate) -> tuple[Op, Memory | None]:
-        value = normalize(candidate.secret)
-        for memory in self.ledger.list_memories(MemoryType.VAULT):
-            token = memory.fields.get("value")
-            if token and normalize(self.cipher.decrypt(token)) == value:
-                return Op.NOOP, memory
-        fields = {**candidate.fields, "value": self.cipher.encrypt(candidate.secret)}
-        if candidate.secret.lower() in candidate.text.lower():  # a label must not hold the value
-            fields["label"] = candidate.fields.get("vault_type", "item")
-            text = f"{fields['label']} ({fields['label']})"
-        else:
-            text = candidate.text
-        new = self._new(candidate, text, fields)
-        same_key = writer.find_active_by_field(MemoryType.VAULT, "key", candidate.key)
-        if same_key:
-            return Op.SUPERSEDE, writer.supersede(
-                same_key[0], new, "vault value changed" + self.reason_tag, candidate.actor
-            )
-        return Op.ADD, writer.add(
-            new, "sensitive item kept encrypted" + self.reason_tag, candidate.actor
+        return keep_in_vault(writer, self.cipher, candidate, self.reason_tag)
+
+
+def keep_in_vault(
+    writer: MemoryWriter, cipher: VaultCipher, candidate: Candidate, reason_tag: str = ""
+) -> tuple[Op, Memory | None]:
+    """A vault candidate written encrypted: NOOP for a value already kept, SUPERSEDE for a
+    new value under the same label, else ADD. Its text (what is embedded and searched) is
+    the label, never the value."""
+    value = normalize(candidate.secret)
+    for memory in writer.list_all(MemoryType.VAULT):
+        token = memory.fields.get("value")
+        if memory.status.value == "active" and token and normalize(cipher.decrypt(token)) == value:
+            return Op.NOOP, memory
+    fields = {**candidate.fields, "value": cipher.encrypt(candidate.secret)}
+    if candidate.secret.lower() in candidate.text.lower():  # a label must not hold the value
+        fields["label"] = candidate.fields.get("vault_type", "item")
+        text = f"{fields['label']} ({fields['label']})"
+    else:
+        text = candidate.text
+    extra = {"key": candidate.key} if candidate.key else {}
+    new = NewMemory(
+        candidate.type,
+        text,
+        candidate.event_time,
+        candidate.source_event_ids,
+        {**fields, **extra},
+        sensitivity=candidate.sensitivity,
+    )
+    same_key = writer.find_active_by_field(MemoryType.VAULT, "key", candidate.key)
+    if same_key:
+        return Op.SUPERSEDE, writer.supersede(
+            same_key[0], new, "vault value changed" + reason_tag, candidate.actor
         )
+    return Op.ADD, writer.add(new, "sensitive item kept encrypted" + reason_tag, candidate.actor)

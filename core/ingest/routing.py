@@ -80,7 +80,7 @@ def parse_yes_no(raw: str) -> bool | None:
 _STEPS = re.compile(
     r"\b(first|then|next|after that|finally|step \d)\b|^\s*\d[.)] |\s\d[.)] [a-z]", re.I | re.M
 )
-_RESOURCE = re.compile(
+RESOURCE_FORM = _RESOURCE = re.compile(
     r"https?://\S+|\b[\w-]+\.(pdf|docx?|xlsx?|pptx?|csv|md|txt|py|js|ts|json)\b"
     r"|(?:~|/)[\w.-]+/[\w./-]+",
     re.I,

@@ -41,7 +41,7 @@ def _string(max_length: int) -> dict[str, Any]:
     return {"type": "string", "maxLength": max_length}
 
 
-def _items(properties: dict[str, Any], aliases: int, max_items: int) -> dict[str, Any]:
+def items_schema(properties: dict[str, Any], aliases: int, max_items: int) -> dict[str, Any]:
     props = {
         **properties,
         "events": {
@@ -81,16 +81,77 @@ def _when(
     return text, moment, {"date": day.isoformat()}
 
 
+# Attribute names that mean one slot of a person's life, so a new value replaces the old
+# ("occupation" after "job"). Spelling variants fold too (favorite -> favourite).
+_ATTRIBUTE_FAMILIES: dict[str, tuple[str, ...]] = {
+    "job": (
+        "job",
+        "occupation",
+        "work",
+        "works as",
+        "profession",
+        "employer",
+        "workplace",
+        "works at",
+        "company",
+        "position",
+        "role",
+        "career",
+        "employment",
+        "current job",
+    ),
+    "home": (
+        "home",
+        "city",
+        "residence",
+        "lives in",
+        "location",
+        "hometown",
+        "house",
+        "lives",
+        "current city",
+        "living",
+        "place of residence",
+    ),
+    "car": ("car", "vehicle", "drives", "automobile"),
+    "partner": (
+        "partner",
+        "boyfriend",
+        "girlfriend",
+        "husband",
+        "wife",
+        "spouse",
+        "relationship",
+        "dating",
+        "seeing",
+    ),
+}
+_FAMILY = {name: family for family, names in _ATTRIBUTE_FAMILIES.items() for name in names}
+_USER_SUBJECTS = frozenset({"user", "the user", "i", "me", "myself", "speaker", "the speaker"})
+
+
+def attribute_family(attribute: str) -> str:
+    """The slot an attribute name fills (``job`` for "occupation"), else its own name."""
+    name = normalize(attribute).replace("favorite", "favourite")
+    return _FAMILY.get(name, name)
+
+
+def canonical_subject(subject: str) -> str:
+    """``user`` for the user however the model names them; other subjects unchanged."""
+    return "user" if normalize(subject) in _USER_SUBJECTS else subject
+
+
 def _semantic(item: dict[str, Any], ctx: ItemContext) -> Candidate | None:
     subject, attribute, value = (str(item[k]).strip() for k in ("subject", "attribute", "value"))
     if not (subject and value):
         return None
+    subject = canonical_subject(subject)
     statement = str(item["statement"]).strip() or f"{subject} {attribute}: {value}"
     text, when, extra = _when(item, statement, ctx)
     return Candidate(
         MemoryType.SEMANTIC,
         text,
-        f"{normalize(subject)}|{normalize(attribute)}",
+        f"{normalize(subject)}|{attribute_family(attribute)}",
         ctx.source_event_ids,
         when,
         {"subject": subject, "attribute": attribute, "value": value, **extra},
@@ -213,7 +274,7 @@ class Extractor:
         return {
             "type": "object",
             "required": [self.list_key],
-            "properties": {self.list_key: _items(self.properties, aliases, self.max_items)},
+            "properties": {self.list_key: items_schema(self.properties, aliases, self.max_items)},
         }
 
 
