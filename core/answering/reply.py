@@ -117,6 +117,8 @@ def read_reply(raw: str, aliases: Sequence[MemoryId]) -> Reply:
     """The answer in ``raw`` (the model's JSON, or free text from a model without a
     grammar), its citations mapped from the prompt's numbers to ``aliases``."""
     raw = raw.strip()
+    numbers: list[int]
+    supported: bool | None
     if not raw.startswith("{"):  # free text: the old reply shape, "answer [1][2]"
         text, numbers, supported = raw, [], None
     elif fields := _fields(raw):
