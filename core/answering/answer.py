@@ -27,6 +27,7 @@ from itertools import takewhile
 from string import Template
 
 import assets
+from core.answering.arithmetic import Computed
 from core.answering.reply import NOT_MENTIONED, AnswerStream, Reply, read_reply, reply_schema
 from core.changes import NO_CHANGES, Changes
 from core.records import Memory, MemoryId, MemoryType, SearchHit
@@ -149,12 +150,19 @@ def answer(
     order: MemoryOrder | None = None,
     vault_values: Mapping[MemoryId, str] | None = None,
     on_piece: Callable[[str], None] | None = None,
+    computed: Computed | None = None,
 ) -> Answer:
     """Stream the answer's text through ``on_token`` (``on_piece`` sees the raw reply's
     pieces as they are generated). With no relevant memory the model is not
     asked at all: the answer says so plainly instead of guessing. ``order`` remembers
     what recent prompts showed (without it, memories are shown oldest first);
-    ``vault_values`` are the decrypted values the question asked for."""
+    ``vault_values`` are the decrypted values the question asked for; ``computed``, an
+    answer computed in code from the memories' dates (core/answering/arithmetic.py), is
+    stated as it is, without the model."""
+    if computed is not None:
+        on_token(computed.text)
+        ids = tuple(dict.fromkeys(memory.id for memory in computed.memories))
+        return Answer(question, computed.text, ids, ids, used_llm=False, memories=computed.memories)
     if not hits:
         on_token(NOTHING_RELEVANT)
         return Answer(question, NOTHING_RELEVANT, (), (), used_llm=False, supported=False)
