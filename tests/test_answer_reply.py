@@ -141,7 +141,7 @@ MONDAY = datetime(2023, 3, 27, 15, 0, tzinfo=UTC)
 def test_memory_line_carries_its_date_and_resolves_last_week() -> None:
     line = memory_line(4, _memory("Andy: I started the new job last week!", MONDAY), {})
     when = MONDAY.astimezone()
-    assert line.startswith(f"[4] ({when:%Y-%m-%d %H:%M}, episodic) ")
+    assert line.startswith(f"[4] ({when:%a %Y-%m-%d}) Andy: ")
     assert line.endswith("I started the new job last week [the week of 2023-03-20]!")
 
 

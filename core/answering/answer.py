@@ -71,14 +71,15 @@ def _moment(memory: Memory) -> datetime:
 
 
 def memory_line(alias: int, memory: Memory, vault_values: Mapping[MemoryId, str]) -> str:
-    """One memory as the prompt shows it: its number, its own date, its type and its
-    text, each relative time in the text followed by the date it means ("yesterday
+    """One memory as the prompt shows it: its number, its own day, its type (unless it
+    is a record of what happened) and its text, each relative time in the text followed by the date it means ("yesterday
     [Tuesday 2023-05-02]"), resolved against the memory's own date."""
     moment = _moment(memory)
     text = annotate(memory.text, moment)
     if memory.type is MemoryType.VAULT and memory.id in vault_values:
         text = f"{text}: {vault_values[memory.id]}"
-    return f"[{alias}] ({moment:%Y-%m-%d %H:%M}, {memory.type.value}) {text}"
+    kind = "" if memory.type is MemoryType.EPISODIC else f"{memory.type.value}: "
+    return f"[{alias}] ({moment:%a %Y-%m-%d}) {kind}{text}"
 
 
 def build_messages(
