@@ -348,7 +348,7 @@ class Service:
             order=self._memory_order,
             vault_values=self.requested_vault_values(question, hits),
             on_piece=lambda _piece: check_cancelled(progress),
-            computed=compute(question, lambda side: self.search(side, limit=3), self._clock()),
+            computed=compute(question, lambda side: self.search(side, limit=10), self._clock()),
         )
         self.store.record_access(list(result.sources))
         touched = Changes.of_memories({memory.type for memory in result.memories})

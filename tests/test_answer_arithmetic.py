@@ -119,3 +119,23 @@ def test_how_long_ago_counts_to_now() -> None:
 )
 def test_other_questions_go_to_the_reader(question: str) -> None:
     assert compute(question, _search([]), NOW) is None
+
+
+BEACH_1 = _memory("m-b1", "Kim: We went to the beach today!", datetime(2023, 3, 4, 15, tzinfo=UTC))
+BEACH_1B = _memory("m-b2", "Kim: The beach was windy.", datetime(2023, 3, 4, 16, tzinfo=UTC))
+BEACH_2 = _memory(
+    "m-b3", "Kim: Back at the beach last weekend.", datetime(2023, 5, 2, 15, tzinfo=UTC)
+)
+BEACH_OLD = _memory(
+    "m-b4", "Kim: I loved the beach as a kid.", datetime(2022, 7, 1, 15, tzinfo=UTC)
+)
+OTHER = _memory("m-o", "Lee: The beach is far from me.", datetime(2023, 4, 1, 15, tzinfo=UTC))
+
+
+def test_how_many_times_counts_distinct_days_within_the_window() -> None:
+    hits = [SearchHit(m, 1.0, 1, 1) for m in (BEACH_1, BEACH_1B, BEACH_2, BEACH_OLD, OTHER)]
+    result = compute("How many times has Kim gone to the beach in 2023?", lambda _q: hits, NOW)
+    assert result is not None
+    assert result.text == "two times (2023-03-04, 2023-04-29)"  # "last weekend": its Saturday
+    assert [m.id for m in result.memories] == ["m-b1", "m-b3"]
+    assert compute("How many times did Kim go skiing?", lambda _q: hits, NOW) is None

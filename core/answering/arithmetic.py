@@ -6,7 +6,10 @@ dates. A question's form says when it applies (read by rule, without a model):
 - "which came (happened, did … ) first, A or B" (or last / later / earlier / more
   recently): the order of the two;
 - "how many days / weeks / months / years ago …", "how long ago …": the time from one
-  thing to now.
+  thing to now;
+- "how many times …": the distinct days among the retrieved memories that name the
+  thing asked about (the question's last content word, and any name in it), within the
+  question's time window when it has one ("in 2023").
 
 Each side is retrieved on its own (the question's two parts, as
 :func:`core.retrieval.query_plan.comparison_sides` reads them), the best memory of each
@@ -22,10 +25,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from nltk.stem import PorterStemmer  # type: ignore[import-untyped]
+
 from core.records import Memory, SearchHit
-from core.retrieval.query_plan import comparison_parts
+from core.retrieval.query_plan import analyse, comparison_parts
 from core.time_grammar.grammar import NUMBER_WORDS
 from core.time_grammar.relative import find_relative_times
+
+_STEMMER = PorterStemmer()
 
 _UNIT_DAYS = {"day": 1.0, "week": 7.0, "month": 30.44, "year": 365.25}
 _HOW_MANY_UNITS = re.compile(r"^\s*how\s+many\s+(day|week|month|year)s?\b", re.I)
@@ -36,6 +43,8 @@ _ORDER = re.compile(
     re.I,
 )
 _EARLIEST = frozenset({"first", "earlier", "sooner"})
+_HOW_MANY_TIMES = re.compile(r"^\s*how\s+many\s+times\b", re.I)
+_NAME = re.compile(r"(?<!^)(?<![.?!]\s)\b[A-Z][a-z]+")
 _NUMBER_NAMES = {v: w for w, v in NUMBER_WORDS.items() if len(w) > 2 and v <= 10}  # "three years"
 
 
@@ -79,6 +88,8 @@ def compute(
 ) -> Computed | None:
     """The answer to a date-arithmetic question, computed from the best memory of each
     side (``search`` retrieves for one side), or None when the question is not one."""
+    if _HOW_MANY_TIMES.match(question):
+        return _count(question, search, now)
     how_many = _HOW_MANY_UNITS.match(question)
     unit = how_many.group(1).lower() if how_many else None
     parts = comparison_parts(question)
@@ -112,3 +123,31 @@ def compute(
         f"{_amount((high - low).days, unit)} ({low:%Y-%m-%d} to {high:%Y-%m-%d})",
         (first, second),
     )
+
+
+def _stem(word: str) -> str:
+    return _STEMMER.stem(word.lower())
+
+
+def _count(
+    question: str, search: Callable[[str], Sequence[SearchHit]], now: datetime
+) -> Computed | None:
+    """How many distinct days the retrieved memories name the thing asked about."""
+    plan = analyse(question, (), now)
+    if not plan.keywords:
+        return None
+    wanted = {_stem(plan.keywords[-1])} | {_stem(n) for n in _NAME.findall(question)}
+    days: dict[date, Memory] = {}
+    for hit in search(question):
+        words = {_stem(w) for w in re.findall(r"[A-Za-z]+", hit.memory.text)}
+        day = memory_day(hit.memory)
+        inside = plan.window is None or plan.window.start.date() <= day < plan.window.end.date()
+        if wanted <= words and inside:
+            days.setdefault(day, hit.memory)
+    if not days:
+        return None
+    count = len(days)
+    listed = ", ".join(f"{day:%Y-%m-%d}" for day in sorted(days))
+    number = _NUMBER_NAMES.get(count, str(count)) if count != 1 else "once"
+    times = "" if count == 1 else " times"
+    return Computed(f"{number}{times} ({listed})", tuple(days[d] for d in sorted(days)))
