@@ -126,7 +126,7 @@ def compute(
 
 
 def _stem(word: str) -> str:
-    return _STEMMER.stem(word.lower())
+    return str(_STEMMER.stem(word.lower()))
 
 
 def _count(
