@@ -22,6 +22,7 @@ import numpy as np
 
 from core import health
 from core.answering.answer import Answer, MemoryOrder, answer
+from core.answering.arithmetic import compute
 from core.archive.export import ExportOptions, ExportReport, export_archive
 from core.archive.import_ import ImportReport, import_archive
 from core.archive.sealing import is_sealed
@@ -411,6 +412,8 @@ class Service:
             forward,
             order=self._memory_order,
             vault_values=self.requested_vault_values(question, hits),
+            on_piece=lambda _piece: check_cancelled(progress),
+            computed=compute(question, lambda side: self.search(side, limit=10), self._clock()),
         )
         self.store.record_access(list(result.sources))
         touched = Changes.of_memories({memory.type for memory in result.memories})

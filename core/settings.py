@@ -18,7 +18,7 @@ from core.errors import SettingsError
 
 SETTINGS_FILE = "settings.toml"
 MAX_SETTINGS_BYTES = 1 << 20
-LLMModelName = Literal["qwen2.5-coder-0.5b", "smollm2-135m"]
+LLMModelName = Literal["qwen2.5-coder-0.5b", "qwen2.5-coder-1.5b", "smollm2-135m"]
 EmbedderName = Literal["all-minilm-l6-v2", "all-mpnet-base-v2"]
 
 
@@ -27,7 +27,7 @@ class _Section(BaseModel):
 
 
 class LLMSettings(_Section):
-    model: LLMModelName = "qwen2.5-coder-0.5b"
+    model: LLMModelName = "qwen2.5-coder-0.5b"  # models.registry.DEFAULT_LLM
     model_path: str = Field("", description="any GGUF file; overrides `model` when set")
     n_ctx: int = Field(4096, ge=512, le=131072)
     n_threads: int = Field(0, ge=0, le=256, description="0: one per physical core")

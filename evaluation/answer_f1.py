@@ -51,3 +51,11 @@ def locomo_answer_score(category: int, prediction: str, gold: str) -> float:
     if category == 3:
         gold = str(gold).split(";")[0].strip()
     return token_f1(prediction, gold)
+
+
+def contains_answer(prediction: str, gold: str) -> float:
+    """1.0 when the normalised gold answer appears in the normalised prediction (as whole
+    words), else 0.0: for gold answers longer than a reader's short answer, F1 undersells."""
+    wanted = " ".join(_STEMMER.stem(w) for w in normalize_answer(gold).split())
+    said = " ".join(_STEMMER.stem(w) for w in normalize_answer(prediction).split())
+    return float(bool(wanted) and f" {wanted} " in f" {said} ")

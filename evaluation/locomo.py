@@ -19,8 +19,8 @@ from core.records import EventKind, NewEvent
 from core.settings import Settings
 from evaluation.answer_f1 import locomo_answer_score
 from evaluation.options import EvalOptions
-from evaluation.ranking import DumpWriter, rank_turns
-from evaluation.reports import LocomoAnswerF1, LocomoReport, RunFacts
+from evaluation.ranking import DumpWriter, answer_record, rank_turns, timed_answer
+from evaluation.reports import AnswerTimes, LocomoAnswerF1, LocomoReport, RunFacts
 from evaluation.scoring import clean_locomo_evidence, locomo_scores, percentile
 from evaluation.stores import TURN_KEY, temp_store
 from models.embedder import Embedder
@@ -89,6 +89,8 @@ def run_locomo(
     rows: list[tuple[int, list[str], list[str]]] = []
     latencies: list[float] = []
     answer_scores: dict[str, list[float]] = {}
+    ttft: list[float] = []
+    total_s: list[float] = []
     ingest_seconds = 0.0
     store_bytes = 0
     turns = 0
@@ -114,23 +116,24 @@ def run_locomo(
                     evidence = clean_locomo_evidence(qa.get("evidence", []))
                     rows.append((int(qa["category"]), evidence, result.ranked))
                     latencies.append(result.query_ms)
-                    dump.write(
-                        {
-                            "id": f"{conversation['sample_id']}#{index}",
-                            "question": qa["question"],
-                            "category": qa["category"],
-                            "ranked": result.ranked,
-                        }
-                    )
+                    record: dict[str, object] = {
+                        "id": f"{conversation['sample_id']}#{index}",
+                        "question": qa["question"],
+                        "category": qa["category"],
+                        "ranked": result.ranked,
+                    }
                     if options.answer and (
                         options.limit is None
                         or sum(map(len, answer_scores.values())) < options.limit
                     ):
-                        reply = store.service.ask(qa["question"], on_token=lambda _t: None)
+                        reply = timed_answer(store.service, qa["question"])
                         gold = qa.get("answer", qa.get("adversarial_answer", ""))
-                        answer_scores.setdefault(str(qa["category"]), []).append(
-                            locomo_answer_score(int(qa["category"]), reply.text, str(gold))
-                        )
+                        score = locomo_answer_score(int(qa["category"]), reply.text, str(gold))
+                        answer_scores.setdefault(str(qa["category"]), []).append(score)
+                        ttft.append(reply.ttft_s)
+                        total_s.append(reply.total_s)
+                        record |= answer_record(reply, str(gold), score)
+                    dump.write(record)
                     progress.update(len(rows), total, f"LOCOMO {conversation['sample_id']}")
     finally:
         dump.close()
@@ -140,6 +143,7 @@ def run_locomo(
             {c: fmean(v) for c, v in sorted(answer_scores.items())},
             fmean(s for v in answer_scores.values() for s in v),
             sum(map(len, answer_scores.values())),
+            AnswerTimes.of(ttft, total_s),
         )
     facts = RunFacts(
         percentile(latencies, 50),

@@ -17,10 +17,10 @@ from core.errors import RememoraError
 from core.progress import NULL_PROGRESS, Progress, check_cancelled
 from core.records import EventKind, NewEvent
 from core.settings import Settings
-from evaluation.answer_f1 import token_f1
+from evaluation.answer_f1 import contains_answer, token_f1
 from evaluation.options import EvalOptions
-from evaluation.ranking import DumpWriter, rank_turns
-from evaluation.reports import AnswerF1, LongMemEvalReport, RunFacts
+from evaluation.ranking import DumpWriter, answer_record, rank_turns, timed_answer
+from evaluation.reports import AnswerF1, AnswerTimes, LongMemEvalReport, RunFacts
 from evaluation.scoring import is_abstention, longmemeval_scores, percentile
 from evaluation.stores import TURN_KEY, temp_store
 from models.embedder import Embedder
@@ -83,6 +83,9 @@ def run_longmemeval(
     rows: list[tuple[str, str, list[str], list[str]]] = []
     latencies: list[float] = []
     answers: list[float] = []
+    contained: list[float] = []
+    ttft: list[float] = []
+    total_s: list[float] = []
     ingest_seconds = 0.0
     store_bytes = 0
     dump = DumpWriter(options.dump)
@@ -101,21 +104,25 @@ def run_longmemeval(
                 ingest_seconds += store.ingest_seconds
                 store_bytes = max(store_bytes, store.store_bytes)
                 result = rank_turns(store.service, question["question"], now)
-                if options.answer and not is_abstention(question["question_id"]):
-                    reply = store.service.ask(question["question"], on_token=lambda _t: None)
-                    answers.append(token_f1(reply.text, str(question["answer"])))
-            rows.append(
-                (question["question_id"], question["question_type"], evidence, result.ranked)
-            )
-            latencies.append(result.query_ms)
-            dump.write(
-                {
+                record: dict[str, object] = {
                     "id": question["question_id"],
                     "question": question["question"],
                     "question_type": question["question_type"],
                     "ranked": result.ranked,
                 }
+                if options.answer and not is_abstention(question["question_id"]):
+                    reply = timed_answer(store.service, question["question"])
+                    gold = str(question["answer"])
+                    answers.append(token_f1(reply.text, gold))
+                    contained.append(contains_answer(reply.text, gold))
+                    ttft.append(reply.ttft_s)
+                    total_s.append(reply.total_s)
+                    record |= answer_record(reply, gold, answers[-1])
+            rows.append(
+                (question["question_id"], question["question_type"], evidence, result.ranked)
             )
+            latencies.append(result.query_ms)
+            dump.write(record)
             progress.update(number + 1, len(data), "LongMemEval questions")
     finally:
         dump.close()
@@ -131,5 +138,7 @@ def run_longmemeval(
         longmemeval_scores(rows),
         facts,
         store_bytes,
-        AnswerF1(fmean(answers), len(answers)) if answers else None,
+        AnswerF1(fmean(answers), len(answers), fmean(contained), AnswerTimes.of(ttft, total_s))
+        if answers
+        else None,
     )

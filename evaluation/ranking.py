@@ -49,3 +49,43 @@ class DumpWriter:
     def close(self) -> None:
         if self._handle:
             self._handle.close()
+
+
+@dataclass(frozen=True)
+class TimedAnswer:
+    """An answer from the real ask path, with what the user waits for: the seconds to its
+    first piece of text (TTFT) and to the whole answer, both from the moment it is asked."""
+
+    text: str
+    cited: tuple[str, ...]
+    supported: bool
+    ttft_s: float
+    total_s: float
+
+
+def timed_answer(service: Service, question: str) -> TimedAnswer:
+    started = time.perf_counter()
+    first: list[float] = []
+
+    def on_token(_piece: str) -> None:
+        if not first:
+            first.append(time.perf_counter() - started)
+
+    reply = service.ask(question, on_token=on_token)
+    total = time.perf_counter() - started
+    return TimedAnswer(
+        reply.text, tuple(reply.cited), reply.supported, first[0] if first else total, total
+    )
+
+
+def answer_record(reply: TimedAnswer, gold: str, score: float) -> dict[str, object]:
+    """What ``--dump`` adds for an answered question, so answers can be read."""
+    return {
+        "answer": reply.text,
+        "cited": list(reply.cited),
+        "supported": reply.supported,
+        "gold": gold,
+        "score": score,
+        "ttft_s": round(reply.ttft_s, 3),
+        "total_s": round(reply.total_s, 3),
+    }

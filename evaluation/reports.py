@@ -7,10 +7,11 @@ them), so a field added here is added to ``to_json`` on purpose, never by accide
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from evaluation.options import ExtractMode
-from evaluation.scoring import LocomoScores, LongMemEvalScores
+from evaluation.scoring import LocomoScores, LongMemEvalScores, percentile
 
 
 @dataclass(frozen=True)
@@ -25,30 +26,68 @@ class EmbedderCache:
 
 
 @dataclass(frozen=True)
+class AnswerTimes:
+    """Seconds from asking to the first piece of the answer (TTFT) and to the whole
+    answer, over the questions answered (nearest-rank percentiles)."""
+
+    ttft_s_p50: float
+    ttft_s_p95: float
+    total_s_p50: float
+    total_s_p95: float
+
+    @classmethod
+    def of(cls, ttft: Sequence[float], total: Sequence[float]) -> AnswerTimes:
+        return cls(
+            percentile(ttft, 50), percentile(ttft, 95), percentile(total, 50), percentile(total, 95)
+        )
+
+    def to_json(self) -> dict[str, float]:
+        return {
+            "ttft_s_p50": self.ttft_s_p50,
+            "ttft_s_p95": self.ttft_s_p95,
+            "total_s_p50": self.total_s_p50,
+            "total_s_p95": self.total_s_p95,
+        }
+
+
+@dataclass(frozen=True)
 class LocomoAnswerF1:
     """LOCOMO's answer score of the questions answered, per category and over all."""
 
     by_category: dict[str, float]
     overall: float
     questions: int
+    times: AnswerTimes | None = None
 
     def to_json(self) -> dict[str, object]:
-        return {
+        data: dict[str, object] = {
             "by_category": self.by_category,
             "overall": self.overall,
             "questions": self.questions,
         }
+        if self.times is not None:
+            data["times"] = self.times.to_json()
+        return data
 
 
 @dataclass(frozen=True)
 class AnswerF1:
-    """Token F1 of the answers against the gold answers, over the questions answered."""
+    """How the answers match the gold answers, over the questions answered, with no
+    judge model: ``overall`` is the mean normalised token F1 (LOCOMO's normalisation);
+    ``contains`` the share of answers that hold the whole normalised gold answer."""
 
     overall: float
     questions: int
+    contains: float | None = None
+    times: AnswerTimes | None = None
 
     def to_json(self) -> dict[str, object]:
-        return {"overall": self.overall, "questions": self.questions}
+        data: dict[str, object] = {"overall": self.overall, "questions": self.questions}
+        if self.contains is not None:
+            data["contains"] = self.contains
+        if self.times is not None:
+            data["times"] = self.times.to_json()
+        return data
 
 
 @dataclass(frozen=True)

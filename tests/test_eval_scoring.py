@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from evaluation.answer_f1 import locomo_answer_score, normalize_answer, token_f1
+from core.answering.reply import NOT_MENTIONED
+from evaluation.answer_f1 import contains_answer, locomo_answer_score, normalize_answer, token_f1
 from evaluation.scoring import (
     clean_locomo_evidence,
     distinct_turns,
@@ -120,3 +121,13 @@ def test_locomo_answer_f1_normalisation() -> None:
     ) == pytest.approx(2 / 3)
     assert locomo_answer_score(5, "No information available.", "anything") == 1.0
     assert locomo_answer_score(5, "She went to Paris.", "anything") == 0.0
+
+
+def test_contains_answer_needs_the_whole_gold_answer_as_words() -> None:
+    assert contains_answer("She moved to the Blue Lake cabin in May.", "blue lake cabin") == 1.0
+    assert contains_answer("Blue lakes", "the blue lake") == 1.0  # normalised, stemmed
+    assert contains_answer("A lake, blue and cold", "blue lake") == 0.0
+    assert contains_answer("Bluelake", "blue lake") == 0.0
+    assert contains_answer("anything", "") == 0.0
+    # the reader's "not mentioned" scores as an adversarial abstention
+    assert locomo_answer_score(5, NOT_MENTIONED, "anything") == 1.0

@@ -37,6 +37,12 @@ class PromptRecordingLLM:
         self.prompts.append("\n".join(m.content for m in messages))
         yield from self.inner.stream_chat(messages, max_tokens)
 
+    def stream_json(
+        self, messages: Sequence[ChatMessage], json_schema: dict[str, Any], max_tokens: int
+    ) -> Iterator[str]:  # the reader's grammar-constrained reply
+        self.prompts.append("\n".join(m.content for m in messages))
+        yield from self.inner.stream_json(messages, json_schema, max_tokens)
+
 
 def test_vault_value_in_prompt_only_when_asked(data_dir: Path, embedder) -> None:  # type: ignore[no-untyped-def]
     with Service(data_dir, embedder=embedder) as plain:

@@ -26,7 +26,7 @@ def register(commands: Subparsers) -> None:
     )
     kv.add_argument(
         "--model",
-        choices=["qwen2.5-coder-0.5b", "smollm2-135m"],
+        choices=["qwen2.5-coder-0.5b", "qwen2.5-coder-1.5b", "smollm2-135m"],
         help="default: the configured model",
     )
     kv.add_argument("--repeats", type=int, default=3, help="runs per figure (median)")

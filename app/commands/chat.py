@@ -65,6 +65,8 @@ def ask(service: Service, args: argparse.Namespace) -> int:
 
         result = service.ask(args.question, on_token, progress)
     print()
+    if not result.supported:
+        return 0
     if result.cited:
         print("cited: " + ", ".join(result.cited))
     elif result.context:

@@ -35,10 +35,15 @@ def _common(parser: argparse.ArgumentParser) -> None:
         "--dump",
         type=Path,
         metavar="FILE",
-        help="also write one JSON line per question with its ranked source turns",
+        help="also write one JSON line per question with its ranked source turns "
+        "(and, with --answer, its answer text, cited ids, score and times)",
     )
     parser.add_argument(
-        "--answer", action="store_true", help="also answer with the local model and score token F1"
+        "--answer",
+        action="store_true",
+        help="also answer with the local model and score it with no judge model: normalised "
+        "token F1 (LOCOMO: its per-category rules), and for LongMemEval also the share of "
+        "answers holding the whole normalised gold answer; with TTFT and answer time p50/p95",
     )
     parser.add_argument(
         "--embedder", metavar="NAME", help="embedder to use instead of the setting's"
@@ -81,5 +86,15 @@ def run_eval(service: Service, args: argparse.Namespace) -> int:
     overall = report.overall
     scores = "  ".join(f"{k} {v:.3f}" for k, v in sorted(overall.items()) if k != "questions")
     print(f"{args.eval_command}: {scores}  p95 {report.facts.query_ms_p95:.1f} ms")
+    if report.answer_f1 is not None:
+        answers = report.answer_f1
+        times = answers.times
+        timing = (
+            f"  TTFT p50 {times.ttft_s_p50:.2f} s p95 {times.ttft_s_p95:.2f} s, "
+            f"answer p50 {times.total_s_p50:.2f} s p95 {times.total_s_p95:.2f} s"
+            if times
+            else ""
+        )
+        print(f"answers: F1 {answers.overall:.3f} over {answers.questions}{timing}")
     print(f"wrote {args.json_out}")
     return 0

@@ -42,6 +42,7 @@ from core.service import Service
 PROGRESS_DELAY_MS = 600
 CITED = "Cited memories"
 DREW_ON = "Memories the answer drew on (the model cited none by number)"
+UNSUPPORTED = "No memory holds the answer"
 
 
 class MainWindow(QMainWindow):
@@ -231,9 +232,9 @@ class MainWindow(QMainWindow):
     def _on_answer(self, result: Answer) -> None:
         self._busy(False)
         self.show_notice("")
-        self._show_sources(
-            result.memories, CITED if result.cited or not result.context else DREW_ON
-        )
+        self.answer_view.setPlainText(result.text)  # the checked answer, as streamed or not
+        label = CITED if result.cited or not result.context else DREW_ON
+        self._show_sources(result.memories, label if result.supported else UNSUPPORTED)
         self.answer_finished.emit(result)
 
     def _on_answer_failed(self, error: BaseException) -> None:

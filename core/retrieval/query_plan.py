@@ -80,14 +80,24 @@ def comparison_sides(question: str) -> tuple[str, ...]:
     and infrastructure in…" cannot be cut into questions by rule (a short-conjunct rule
     was tried: on LOCOMO it lost as much as it gained). Only the last sentence is read
     (what comes before is preamble)."""
+    parts = comparison_parts(question)
+    if parts is None:
+        return ()
+    head, first, second = parts
+    return (_clean(f"{head} {first}"), _clean(f"{head} {second}"))
+
+
+def comparison_parts(question: str) -> tuple[str, str, str] | None:
+    """The words before the comparison and its two sides, as written ("Which came
+    first", "the tomatoes", "the marigolds"), read as :func:`comparison_sides` reads them;
+    None for a question that compares nothing."""
     sentence = _clean(_SENTENCE_END.split(question.strip())[-1])
     if match := _BETWEEN.search(sentence):
         head = sentence[: match.start()].strip()
-        return (_clean(f"{head} {match.group(1)}"), _clean(f"{head} {match.group(2)}"))
+        return head, _clean(match.group(1)), _clean(match.group(2))
     if match := _ALTERNATIVES.match(sentence):
-        head = match.group(1)
-        return (_clean(f"{head} {match.group(2)}"), _clean(f"{head} {match.group(3)}"))
-    return ()
+        return match.group(1).strip(), _clean(match.group(2)), _clean(match.group(3))
+    return None
 
 
 @dataclass(frozen=True)

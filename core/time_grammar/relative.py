@@ -103,6 +103,36 @@ def absolutize(text: str, anchor: datetime) -> tuple[str, date | None]:
     return "".join(pieces), found[0].day
 
 
+def _meaning(phrase: TimePhrase, day: date) -> str:
+    """What a resolved phrase means, as the answer prompt shows it after the phrase."""
+    unit = phrase.unit if phrase.kind in ("unit", "counted") else "day"
+    if unit == "week":
+        return f"the week of {day - relativedelta(days=day.weekday()):%Y-%m-%d}"
+    if unit == "weekend":
+        return f"the weekend of {day:%Y-%m-%d}"
+    if unit == "month":
+        return f"{day:%B %Y}"
+    if unit == "year":
+        return f"{day:%Y}"
+    return f"{day:%A %Y-%m-%d}"
+
+
+def annotate(text: str, anchor: datetime) -> str:
+    """``text`` with each relative phrase followed by the date it means in brackets,
+    against ``anchor`` (when the text was said): "I started last week" said on Monday
+    2023-03-27 -> "I started last week [the week of 2023-03-20]". The words stay as they
+    were said; only the meaning is added, for a reader that has no calendar."""
+    pieces, last = [], 0
+    for phrase in find_phrases(text):
+        day = _resolve(phrase, anchor.date())
+        if day is None:
+            continue
+        pieces += [text[last : phrase.end], f" [{_meaning(phrase, day)}]"]
+        last = phrase.end
+    pieces.append(text[last:])
+    return "".join(pieces)
+
+
 def parse_when(value: str, anchor: datetime) -> date | None:
     """The extractor's ``when`` field: an ISO date, or a relative phrase, or nothing."""
     value = value.strip()
