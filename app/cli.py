@@ -29,9 +29,17 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     gui = commands.add_parser("gui", help="start the desktop app (the default)")
     gui.add_argument(
-        "--screenshots", type=Path, metavar="DIR", help="save each view as a PNG in DIR and exit"
+        "--screenshots",
+        type=Path,
+        metavar="DIR",
+        help="open each view on a small demo store, save one PNG per view in DIR, and exit",
     )
-    gui.add_argument("--question", help="with --screenshots: ask this first")
+    gui.add_argument(
+        "--question", help="with --screenshots: the question the Ask view shows answered"
+    )
+    gui.add_argument(
+        "--tray", action="store_true", help="start in the system tray (the autostart entry)"
+    )
     for family in FAMILIES:
         family.register(commands)
     return parser
@@ -43,7 +51,10 @@ def run(args: argparse.Namespace) -> int:
         from app.gui.main import run_gui
 
         return run_gui(
-            data_dir, getattr(args, "screenshots", None), getattr(args, "question", None)
+            data_dir,
+            getattr(args, "screenshots", None),
+            getattr(args, "question", None),
+            getattr(args, "tray", False),
         )
     with Service(data_dir) as service:
         return int(args.handler(service, args))
