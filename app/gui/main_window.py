@@ -103,7 +103,6 @@ class MainWindow(QMainWindow):
         self.sources = QListWidget()
         self.sources.setMaximumHeight(130)
         self.sources.itemClicked.connect(self._on_source_clicked)
-        self.sources.itemActivated.connect(self._on_source_clicked)
         self.note = QLineEdit(placeholderText="Tell Rememora something to remember…")
         self.remember_button = QPushButton("Remember")
         self.history_search = QLineEdit(placeholderText="Search past questions…")

@@ -407,6 +407,8 @@ class MemoriesView(QTabWidget):
 
     def refresh_current(self) -> None:
         widget = self.currentWidget()
+        if not self.isVisible():
+            return  # read when shown
         if isinstance(widget, MemoryTab | CoreBlocks) and widget.memory_type not in self._read:
             self._read.add(widget.memory_type)
             widget.refresh()

@@ -213,7 +213,6 @@ class MemoryDialog(QDialog):
         self.history_table.verticalHeader().setVisible(False)
         self.history_table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         self.sources_list = QListWidget()
-        self.sources_list.itemActivated.connect(self._open_source_item)
         self.sources_list.itemClicked.connect(self._open_source_item)
 
         buttons = QHBoxLayout()

@@ -58,6 +58,7 @@ def test_capture_menu_start_pause_resume_quit_without_tray_host(
         "Pause 15 minutes",
         "Pause 1 hour",
         "Pause until resumed",
+        "Quick ask…",
         "Show window",
         "Quit Rememora",
     ]
