@@ -169,7 +169,7 @@ def _frame_image(title: str, lines: list[str], colour: str) -> bytes:
     draw.rectangle((40, 30, 1240, 74), fill="#3c4650")
     title_font = ImageFont.load_default(size=22)
     body_font = ImageFont.load_default(size=34)
-    draw.text((64, 40), title, fill="#ffffff", font=title_font)
+    draw.text((64, 40), title.replace("—", "-"), fill="#ffffff", font=title_font)
     for row, line in enumerate(lines):
         draw.text((90, 130 + row * 64), line, fill="#d4d4d4" if dark else "#222222", font=body_font)
     buffer = io.BytesIO()

@@ -35,6 +35,7 @@ from core.desktop import (
     RangeDeletion,
     filter_and_sort,
     is_pinned,
+    memory_time,
     pair_ask_turns,
 )
 from core.errors import RememoraError
@@ -682,10 +683,11 @@ class Service:
         return plan
 
     def insights(self) -> Insights:
-        """Memories per type per day, capture by app and by hour, media against budget."""
+        """Memories per type per day (the day each happened), capture by app and by hour,
+        media against the budget."""
         per_day: dict[MemoryType, dict[date, int]] = {t: {} for t in MemoryType}
         for memory in self.store.list_memories(None):
-            day = memory.created_at.astimezone().date()
+            day = memory_time(memory).astimezone().date()  # when it happened
             counts = per_day[memory.type]
             counts[day] = counts.get(day, 0) + 1
         by_app: dict[str, int] = {}

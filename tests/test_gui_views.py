@@ -81,7 +81,7 @@ def test_ask_then_open_a_cited_source_frame(
         assert isinstance(source, SourceDialog)
         assert source.frame.event.kind is EventKind.SCREEN
         qtbot.waitUntil(lambda: source.image_label.pixmap().width() > 100, timeout=30_000)
-        assert "<mark>" in source.text_view.toHtml() or "SK" in source.text_view.toPlainText()
+        assert "#fff176" in source.text_view.toHtml()  # the memory's words marked
         assert "SK 4607" in source.text_view.toPlainText()
         # the question and its answer are in the searchable history (the ask log)
         qtbot.waitUntil(lambda: window.history_list.count() == 1, timeout=10_000)
@@ -129,7 +129,7 @@ def test_edit_a_memory_and_see_its_history(
         assert not isinstance(saved.args[0], BaseException), saved.args[0]
         qtbot.waitUntil(lambda: dialog.history_table.rowCount() == 2, timeout=30_000)
         cells = [dialog.history_table.item(1, c).text() for c in range(5)]
-        assert cells[1:3] == ["UPDATE", "user"] and cells[4] == "2"
+        assert cells[1:4] == ["UPDATE", "user", "2"] and cells[4] == "edited by the user"
         assert any("10:15" in m.text for m in tab.shown)
         # its sources are links: the chat turn opens in its conversation
         with qtbot.waitSignal(dialog.source_opened, timeout=10_000) as opened:

@@ -43,7 +43,7 @@ class FirstRunDialog(QDialog):
         self.service = service
         self.setWindowTitle("Welcome to Rememora")
         self.setWindowIcon(QIcon(assets.path("icons/rememora.svg")))
-        self.resize(620, 640)
+        self.resize(640, 700)
         intro = QLabel(
             "<h2>Welcome to Rememora</h2>"
             "<p>Rememora remembers what you chat and what is on your screen, and answers "
@@ -93,7 +93,9 @@ class FirstRunDialog(QDialog):
         layout.addWidget(never)
         layout.addWidget(where)
         layout.addWidget(self.message)
+        layout.addStretch(1)
         layout.addWidget(buttons)
+        layout.setSpacing(10)
 
     @property
     def start_capture(self) -> bool:

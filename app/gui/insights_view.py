@@ -5,6 +5,8 @@ The figures are one query op (`Service.insights`); the view re-reads them on cha
 
 from __future__ import annotations
 
+import math
+
 import pyqtgraph as pg
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QGridLayout, QGroupBox, QLabel, QProgressBar, QVBoxLayout, QWidget
@@ -42,6 +44,16 @@ def _plot(title: str) -> pg.PlotWidget:
     return widget
 
 
+def _whole_ticks(axis: pg.AxisItem, top: int) -> None:
+    """Counts are whole numbers: ticks at whole steps only."""
+    step = max(1, math.ceil(top / 5))
+    axis.setTickSpacing(step, step)
+
+
+def _size(n: int) -> str:
+    return f"{n / 1e9:.2f} GB" if n >= 1e8 else f"{n / 1e6:.1f} MB"
+
+
 def _empty(plot: pg.PlotWidget, text: str) -> None:
     label = pg.TextItem(text, color="#888", anchor=(0.5, 0.5))
     plot.addItem(label)
@@ -62,11 +74,12 @@ class InsightsView(QWidget):
         self.service = service
         self.store_ops = store_ops
         self.insights: Insights | None = None
+        self.legend: pg.LegendItem | None = None
         self._read_once = False
         self._reading = False
         pg.setConfigOptions(antialias=True)
-        self.per_type = _plot("Memories written per day, by type")
-        self.per_type.addLegend(offset=(10, 5), labelTextColor="#333")
+        self.per_type = _plot("Memories per day (the day each happened), by type")
+        self.legend = self.per_type.addLegend(offset=(-10, 5), labelTextColor="#333")
         self.by_app = _plot("Frames captured, by app")
         self.by_hour = _plot("Frames captured, by hour of day")
         self.consolidation = _plot("Consolidation runs")
@@ -78,6 +91,7 @@ class InsightsView(QWidget):
         storage_layout = QVBoxLayout(storage)
         storage_layout.addWidget(self.storage_bar)
         storage_layout.addWidget(self.storage_text)
+        storage_layout.addStretch(1)
         self.message = QLabel()
         grid = QGridLayout()
         grid.addWidget(self.per_type, 0, 0, 1, 2)
@@ -129,33 +143,35 @@ class InsightsView(QWidget):
         self.shown_insights.emit(insights)
 
     def _draw_types(self, insights: Insights) -> None:
+        """Stacked bars: one per day, a segment per type."""
         plot = self.per_type
         plot.clear()
-        series = {t: days for t, days in insights.memories_per_day.items() if days}
+        if self.legend is not None:
+            self.legend.clear()
+        series = {t: dict(days) for t, days in insights.memories_per_day.items() if days}
         if not series:
             _empty(plot, "No memories yet.")
             return
-        every_day = sorted({day for days in series.values() for day, _ in days})
-        xs = {day: i for i, day in enumerate(every_day)}
+        every_day = sorted({day for days in series.values() for day in days})
+        xs = list(range(len(every_day)))
+        base = [0] * len(every_day)
         for memory_type, days in series.items():
-            plot.plot(
-                [xs[d] for d, _ in days],
-                [n for _, n in days],
-                pen=pg.mkPen(COLOURS[memory_type], width=2),
-                symbol="o",
-                symbolSize=6,
-                symbolBrush=COLOURS[memory_type],
-                symbolPen=None,
-                name=memory_type.value,
+            heights = [days.get(day, 0) for day in every_day]
+            bars = pg.BarGraphItem(
+                x=xs, y0=list(base), height=heights, width=0.6, brush=COLOURS[memory_type], pen=None
             )
-        step = max(1, len(every_day) // 8)
+            plot.addItem(bars)
+            if self.legend is not None:
+                self.legend.addItem(bars, memory_type.value)
+            base = [b + h for b, h in zip(base, heights)]
+        step = max(1, len(every_day) // 10)
         plot.getAxis("bottom").setTicks(
             [[(i, f"{d:%d %b}") for i, d in enumerate(every_day) if i % step == 0]]
         )
         plot.getAxis("left").setTicks(None)
-        plot.enableAutoRange()
-        if len(every_day) == 1:
-            plot.setXRange(-1, 1)
+        _whole_ticks(plot.getAxis("left"), max(base))
+        plot.setXRange(-0.6, len(every_day) - 0.4 + 1.2, padding=0)  # room for the legend
+        plot.setYRange(0, max(base) * 1.1, padding=0)
 
     def _draw_apps(self, insights: Insights) -> None:
         plot = self.by_app
@@ -171,6 +187,7 @@ class InsightsView(QWidget):
         plot.addItem(bars)
         plot.getAxis("left").setTicks([[(y, name[:18]) for y, (name, _) in zip(ys, apps)]])
         plot.getAxis("bottom").setTicks(None)
+        _whole_ticks(plot.getAxis("bottom"), max(n for _, n in apps))
         plot.enableAutoRange()
 
     def _draw_hours(self, insights: Insights) -> None:
@@ -185,6 +202,7 @@ class InsightsView(QWidget):
         plot.addItem(bars)
         plot.getAxis("bottom").setTicks([[(h, f"{h:02d}") for h in range(0, 24, 3)]])
         plot.getAxis("left").setTicks(None)
+        _whole_ticks(plot.getAxis("left"), max(insights.frames_by_hour))
         plot.enableAutoRange()
 
     def _draw_storage(self, insights: Insights) -> None:
@@ -192,16 +210,17 @@ class InsightsView(QWidget):
         share = 0 if budget <= 0 else min(1000, int(1000 * used / budget))
         self.storage_bar.setRange(0, 1000)
         self.storage_bar.setValue(share)
-        self.storage_bar.setFormat(f"{used / 1e9:.2f} GB of {budget / 1e9:.1f} GB")
+        self.storage_bar.setFormat(f"{_size(used)} of {_size(budget)} for screen frames")
         days = insights.days_of_history
         if insights.oldest_frame is None:
             held = "No frames kept yet."
         else:
             oldest = insights.oldest_frame.astimezone()
             held = f"Frames kept since {oldest:%d %b %Y %H:%M}."
-        forecast = (
-            f" At the rate so far the budget holds about {days:.0f} days of history."
-            if days is not None
-            else " The days of history the budget holds show after an hour of capture."
-        )
+        if days is None:
+            forecast = " The days of history the budget holds show after an hour of capture."
+        elif days > 3650:
+            forecast = " At the rate so far the budget holds more than ten years of history."
+        else:
+            forecast = f" At the rate so far the budget holds about {days:.0f} days of history."
         self.storage_text.setText(held + forecast)

@@ -101,7 +101,10 @@ class MainWindow(QMainWindow):
         )
         self.nothing_label.setVisible(False)
         self.sources = QListWidget()
-        self.sources.setMaximumHeight(130)
+        self.sources.setMaximumHeight(150)
+        self.sources.setTextElideMode(Qt.TextElideMode.ElideRight)
+        self.sources.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.sources.setVisible(False)
         self.sources.itemClicked.connect(self._on_source_clicked)
         self.note = QLineEdit(placeholderText="Tell Rememora something to remember…")
         self.remember_button = QPushButton("Remember")
@@ -133,16 +136,19 @@ class MainWindow(QMainWindow):
         history_layout.addWidget(self.history_search)
         history_layout.addWidget(self.history_list, 1)
         history_layout.addWidget(self.history_empty)
+        self.conversation.setVisible(False)  # shown once there is an earlier turn
         chat = QWidget()
         chat_layout = QVBoxLayout(chat)
         chat_layout.setContentsMargins(0, 0, 0, 0)
         chat_layout.addLayout(ask_row)
-        chat_layout.addWidget(self.conversation, 2)
+        chat_layout.addWidget(self.conversation, 3)
         chat_layout.addWidget(self.asked_label)
         chat_layout.addWidget(self.answer_view, 2)
+        self.answer_view.setMinimumHeight(90)
         chat_layout.addWidget(self.nothing_label)
         self.sources_label = QLabel(CITED)
         self.sources_label.setStyleSheet("color: #555;")
+        self.sources_label.setVisible(False)
         chat_layout.addWidget(self.sources_label)
         chat_layout.addWidget(self.sources)
         chat_layout.addLayout(note_row)
@@ -366,6 +372,7 @@ class MainWindow(QMainWindow):
             f"{' <span style=color:#777>' + links + '</span>' if links else ''}</p><hr>"
         )
         self.conversation.setHtml("".join(self._turns))
+        self.conversation.setVisible(True)
         self.conversation.moveCursor(QTextCursor.MoveOperation.End)
 
     def _append_token(self, piece: str) -> None:
@@ -395,9 +402,12 @@ class MainWindow(QMainWindow):
         self._shown = memories
         self.sources.clear()
         for number, memory in enumerate(memories, start=1):
-            item = QListWidgetItem(f"[{number}]  {memory.id}  {memory.text}")
+            text = " · ".join(line.strip() for line in memory.text.splitlines() if line.strip())
+            item = QListWidgetItem(f"[{number}]  {text}")
             item.setData(Qt.ItemDataRole.UserRole, memory.id)
-            item.setToolTip(f"{memory.type.value} · {when(memory.event_time or memory.created_at)}")
+            item.setToolTip(
+                f"{memory.type.value} {memory.id} · {when(memory.event_time or memory.created_at)}"
+            )
             self.sources.addItem(item)
         self.sources_label.setText(label)
         self.sources_label.setVisible(bool(memories))

@@ -195,7 +195,7 @@ class MemoryTab(QWidget):
         self.table.setRowCount(len(memories))
         for row, memory in enumerate(memories):
             cells = [
-                "📌" if is_pinned(memory) else "",
+                "★" if is_pinned(memory) else "",
                 memory.text.replace("\n", " "),
                 when(memory_time(memory)),
                 f"{memory.strength:.2f}",

@@ -79,7 +79,8 @@ def highlight(text: str, words: set[str]) -> str:
         for word in line.split(" "):
             bare = word.strip(".,:;!?()[]\"'").lower()
             shown = html.escape(word)
-            parts.append(f"<mark>{shown}</mark>" if bare and bare in words else shown)
+            marked = f"<span style='background:#fff176'>{shown}</span>"
+            parts.append(marked if bare and bare in words else shown)
         out.append(" ".join(parts))
     return "<br>".join(out)
 
@@ -113,7 +114,7 @@ class SourceDialog(QDialog):
         layout = QVBoxLayout(self)
         layout.addWidget(header)
         if event.kind is EventKind.SCREEN:
-            scroll = QScrollArea()
+            self.image_area = scroll = QScrollArea()
             scroll.setWidget(self.image_label)
             scroll.setWidgetResizable(True)
             splitter = QSplitter()
@@ -155,7 +156,11 @@ class SourceDialog(QDialog):
                 "its text is on the right."
             )
         else:
-            self.image_label.setPixmap(QPixmap.fromImage(image))
+            width = max(320, self.image_area.viewport().width() - 8)
+            pixmap = QPixmap.fromImage(image)
+            if pixmap.width() > width:
+                pixmap = pixmap.scaledToWidth(width, Qt.TransformationMode.SmoothTransformation)
+            self.image_label.setPixmap(pixmap)
         self.shown_source.emit(self.frame.event)
 
     def _show_conversation(self, turns: list[Event]) -> None:
@@ -199,17 +204,14 @@ class MemoryDialog(QDialog):
         self.meta = QLabel("Loading…")
         self.meta.setWordWrap(True)
         self.editor = QPlainTextEdit()
-        self.editor.setMaximumHeight(120)
+        self.editor.setMaximumHeight(90)
         self.save_button = QPushButton("Save edit")
         self.pin_button = QPushButton("Pin")
         self.delete_button = QPushButton("Delete")
         self.message = QLabel()
         self.history_table = QTableWidget(0, 5)
-        self.history_table.setHorizontalHeaderLabels(["When", "Change", "Who", "Why", "Version"])
-        self.history_table.horizontalHeader().setStretchLastSection(False)
-        self.history_table.horizontalHeader().setSectionResizeMode(
-            3, self.history_table.horizontalHeader().ResizeMode.Stretch
-        )
+        self.history_table.setHorizontalHeaderLabels(["When", "Change", "Who", "Version", "Why"])
+        self.history_table.horizontalHeader().setStretchLastSection(True)
         self.history_table.verticalHeader().setVisible(False)
         self.history_table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         self.sources_list = QListWidget()
@@ -276,18 +278,26 @@ class MemoryDialog(QDialog):
         self.history_table.setRowCount(len(detail.history))
         for row, entry in enumerate(detail.history):
             version = (entry.after or {}).get("version", "")
+            before = (entry.before or {}).get("text", "")
+            after = (entry.after or {}).get("text", "")
+            tip = f"before: {before}\nafter: {after}" if before != after else f"text: {after}"
             for column, value in enumerate(
-                (when(entry.at), entry.op, entry.actor, entry.reason, str(version))
+                (when(entry.at), entry.op, entry.actor, str(version), entry.reason)
             ):
-                self.history_table.setItem(row, column, QTableWidgetItem(value))
-        self.history_table.resizeColumnsToContents()
+                cell = QTableWidgetItem(value)
+                cell.setToolTip(tip)
+                self.history_table.setItem(row, column, cell)
+        for column in range(4):
+            self.history_table.resizeColumnToContents(column)
         self.sources_list.clear()
         for frame in detail.sources:
             event = frame.event
             if event.kind is EventKind.SCREEN:
-                label = f"🖵  {when(event.occurred_at)}  {frame.app} — {frame.title}"
+                label = f"Screen · {when(event.occurred_at)} · {frame.app} — {frame.title}"
             else:
-                label = f"💬  {when(event.occurred_at)}  {event.speaker or ''}: {event.text[:120]}"
+                label = (
+                    f"Chat · {when(event.occurred_at)} · {event.speaker or ''}: {event.text[:120]}"
+                )
             item = QListWidgetItem(label)
             item.setData(Qt.ItemDataRole.UserRole, frame)
             self.sources_list.addItem(item)

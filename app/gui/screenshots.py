@@ -22,7 +22,8 @@ from core.records import MemoryType
 from core.service import Service
 from core.settings import load_settings, to_toml
 
-DEFAULT_QUESTION = "When is my dentist appointment?"
+DEFAULT_QUESTION = "Which seat do I have on the flight to Oslo?"
+FIRST_QUESTION = "When is my dentist appointment?"
 WAIT_MS = 300_000
 
 
@@ -95,14 +96,27 @@ def _save_views(service: Service, folder: Path, question: str) -> list[Path]:
         if not window.has_figures:
             _wait(window.status_shown)
         # Ask: a first question answered, then the one shown (with its citations)
-        window.question.setText("Who keeps my spare key?")
+        window.question.setText(FIRST_QUESTION)
         _wait(window.answer_finished, window.ask)
         window.question.setText(question)
         _wait(window.answer_finished, window.ask)
         _wait(window.history_shown, window.read_history, 5000)
         _save(window, folder / "ask.png", saved)
-        if window.sources.count():
-            dialog = window.open_citation(window._shown[0].id, open_source=False)
+        # a cited memory's source: the first citation that rests on a kept frame
+        cited = [i for i in range(window.sources.count())]
+        with_frame = [
+            i
+            for i in cited
+            if any(f.image is not None for f in service.memory_sources(window._shown[i].id))
+        ]
+        answer_words = set(window.answer_view.toPlainText().lower().split())
+
+        def overlap(i: int) -> int:
+            return len(answer_words & set(window._shown[i].text.lower().split()))
+
+        if cited:
+            best = max(with_frame or cited, key=overlap)
+            dialog = window.open_citation(window._shown[best].id, False)
             _wait(dialog.loaded, None, 30_000)
             if dialog.detail and dialog.detail.sources:
                 frames = [f for f in dialog.detail.sources if f.image is not None]
