@@ -141,8 +141,15 @@ def _save_views(service: Service, folder: Path, question: str) -> list[Path]:
         _save(history, folder / "memory-history.png", saved)
         history.close()
         # Timeline
-        window.tabs.setCurrentWidget(window.timeline_view)
-        _wait(window.timeline_view.frame_shown, None, 30_000)
+        timeline = window.timeline_view
+        window.tabs.setCurrentWidget(timeline)
+        _wait(timeline.frame_shown, None, 30_000)
+        busiest = max(
+            range(timeline.days.count()),
+            key=lambda r: int(timeline.days.item(r).text().split()[-2]),
+        )
+        if busiest != timeline.days.currentRow():
+            _wait(timeline.frame_shown, lambda: timeline.days.setCurrentRow(busiest), 30_000)
         _save(window, folder / "timeline.png", saved)
         # Insights
         window.tabs.setCurrentWidget(window.insights_view)
