@@ -266,3 +266,19 @@ def test_desktop_entries_install_for_the_current_user(tmp_path: Path, monkeypatc
     assert "gui --tray" in autostart.read_text(encoding="utf-8")
     assert desktop_entry.main(["uninstall"]) == 0
     assert not launcher.exists() and not autostart.exists()
+
+
+def test_quick_ask_goes_through_the_window_and_says_when_nothing_is_known(
+    qtbot, window: MainWindow
+) -> None:  # type: ignore[no-untyped-def]
+    from app.gui.tray import QuickAsk
+
+    quick = QuickAsk(window)
+    quick.open_here()
+    quick.question.setText("What colour is the submarine in the harbour painting?")
+    with qtbot.waitSignal(window.answer_finished, timeout=60_000):
+        quick.ask()
+    assert "Nothing in memory about that." in quick.answer.toPlainText()
+    assert window.answer_view.toPlainText() in quick.answer.toPlainText()  # one answer, shown twice
+    qtbot.waitUntil(lambda: window.history_list.count() == 1, timeout=10_000)  # in the ask log
+    quick.close()
