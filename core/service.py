@@ -664,6 +664,7 @@ class Service:
             for memory in gone:
                 tx.memories.purge(memory, reason)
             tx.events.delete(plan.events)
+            tx.batches.forget_events(plan.events)
             tx.compact_text_index()
         by_type: dict[MemoryType, list[MemoryId]] = {}
         for memory in gone:

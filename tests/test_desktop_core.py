@@ -124,10 +124,12 @@ def test_delete_a_time_range_removes_frames_text_and_derived_memories(demo: Serv
     assert flight.id in plan.memories  # made only from that frame
     assert "1 screen frame(s)" in plan.summary()
     media_before = demo.status().media_files
+    assert any(oslo.event.id in batch.event_ids for batch in demo.batches())
     assert demo.get(flight.id)  # nothing happened yet
     done = demo.delete_range(start, end)
     assert done.memories == plan.memories
     assert demo.events([oslo.event.id]) == []
+    assert all(oslo.event.id not in batch.event_ids for batch in demo.batches())
     assert oslo.image is not None and not oslo.image.exists()
     assert demo.status().media_files == media_before - 1
     assert all(flight.id != m.id for m in demo.list_memories(None, include_inactive=True))
