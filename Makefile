@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed
 #   make run TORCH_PIP_ARGS="--index-url https://download.pytorch.org/whl/cpu"
 TORCH_PIP_ARGS ?=
 
-.PHONY: install system-packages run test check bench clean
+.PHONY: install system-packages run test check bench clean install-desktop uninstall-desktop
 
 install: system-packages $(STAMP)
 
@@ -41,6 +41,14 @@ check: install
 
 test: check
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest
+
+# The launcher (with its icon) for the current user, in $XDG_DATA_HOME (~/.local/share);
+# AUTOSTART=1 also starts Rememora in the tray at login ($XDG_CONFIG_HOME/autostart).
+install-desktop: install
+	$(BIN)/python -m app.desktop_entry install $(if $(AUTOSTART),--autostart,)
+
+uninstall-desktop:
+	$(BIN)/python -m app.desktop_entry uninstall
 
 bench: install
 	$(BIN)/python bench/ask_latency.py

@@ -30,9 +30,17 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     gui = commands.add_parser("gui", help="start the desktop app (the default)")
     gui.add_argument(
-        "--screenshots", type=Path, metavar="DIR", help="save each view as a PNG in DIR and exit"
+        "--screenshots",
+        type=Path,
+        metavar="DIR",
+        help="open each view on a small demo store, save one PNG per view in DIR, and exit",
     )
-    gui.add_argument("--question", help="with --screenshots: ask this first")
+    gui.add_argument(
+        "--question", help="with --screenshots: the question the Ask view shows answered"
+    )
+    gui.add_argument(
+        "--tray", action="store_true", help="start in the system tray (the autostart entry)"
+    )
     commands.add_parser(
         "lock", help="lock the running app: drop its key, capture nothing, answer nothing"
     )
@@ -47,7 +55,10 @@ def run(args: argparse.Namespace) -> int:
         from app.gui.main import run_gui
 
         return run_gui(
-            data_dir, getattr(args, "screenshots", None), getattr(args, "question", None)
+            data_dir,
+            getattr(args, "screenshots", None),
+            getattr(args, "question", None),
+            getattr(args, "tray", False),
         )
     if args.command == "lock":
         return lock_running_app(data_dir)

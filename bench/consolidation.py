@@ -25,7 +25,7 @@ from typing import Any
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from core.service import Service
+from core.service import Service, use_throwaway_keys
 from core.settings import LLMSettings, Settings
 from evaluation.locomo import conversation_events, load_locomo
 from evaluation.ranking import rank_turns
@@ -74,6 +74,7 @@ class _Watch:
 
 
 def main() -> int:
+    use_throwaway_keys()  # a temporary store: no OS keyring entry, a random passphrase
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--file", type=Path, default=DEFAULT_FILE)
     parser.add_argument("--conversation", default="conv-26")

@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import replace
-from datetime import datetime
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from types import TracebackType
 
@@ -27,6 +27,7 @@ from core.archive.export import ExportOptions, ExportReport, export_archive
 from core.archive.import_ import ImportReport, import_archive
 from core.archive.sealing import is_sealed
 from core.archive.verify import AskPassphrase, verify_archive
+from core.capture.frame_files import SUFFIX as FRAME_SUFFIX
 from core.capture.frame_files import FrameFiles
 from core.capture.media import GB, count_frames
 from core.capture.pipeline import CapturePipeline
@@ -37,6 +38,18 @@ from core.consolidate.report import ConsolidationReport
 from core.consolidate.runner import Consolidator
 from core.consolidate.schedule import ConsolidationSchedule, Finished
 from core.consolidate.undo import UndoReport, undo_run
+from core.desktop import (
+    ASK_SOURCE,
+    AskTurn,
+    Frame,
+    Insights,
+    MemoryQuery,
+    RangeDeletion,
+    filter_and_sort,
+    is_pinned,
+    memory_time,
+    pair_ask_turns,
+)
 from core.errors import LockedError, RememoraError
 from core.health import DoctorCheck, StatusReport
 from core.identity import Identity, identity_from
@@ -48,9 +61,11 @@ from core.records import (
     Event,
     EventId,
     EventKind,
+    EventStatus,
     HistoryRow,
     Memory,
     MemoryId,
+    MemoryStatus,
     MemoryType,
     NewEvent,
     NewMemory,
@@ -60,7 +75,7 @@ from core.records import (
 from core.retrieval.private import is_private, question_names_memory
 from core.retrieval.search import RetrievalSettings, search
 from core.runtime import Runtime
-from core.settings import Settings, load_settings
+from core.settings import Settings, load_settings, update_settings
 from core.store.at_rest import make_owner_only, make_owner_only_shallow, migrate_vault
 from core.store.batches import Batch
 from core.store.clock import Clock
@@ -70,6 +85,7 @@ from core.store.lock import DataDirLock
 from core.store.paths import StorePaths
 from core.store.runs import ConsolidationRun
 from core.store.vault import question_names_entry
+from gpu.offload_plan import OffloadPlan
 from models.embedder import Embedder
 from models.llm import LLM, JsonLLM
 from models.llm_worker import Priority, queued_model
@@ -604,3 +620,312 @@ class Service:
             self.events_since_consolidation,
             finished,
         )
+
+    # -- desktop app --------------------------------------------------------------------
+    # The views of `rememora gui` read and correct memory through these; every memory
+    # change goes through the one writer with actor ``user`` and reaches the index.
+    def browse_memories(self, query: MemoryQuery) -> list[Memory]:
+        """One tab of the memories view: hybrid search when the query has text (its
+        relevance order), else every memory of the type; then the query's filters and
+        sort. Vault entries stay masked (their values are in ``fields``, encrypted)."""
+        if query.text.strip():
+            hits = self.search(query.text, limit=min(100, query.limit))
+            found = [hit.memory for hit in hits if hit.memory.type is query.memory_type]
+            if MemoryStatus.ACTIVE not in query.statuses:
+                found = []
+        else:
+            found = self.store.list_memories(query.memory_type, include_inactive=True)
+        sources_of: dict[MemoryId, frozenset[str]] = {}
+        if query.sources:
+            ids = sorted({e for m in found for e in m.source_event_ids})
+            source = {e.id: e.source or e.kind.value for e in self._events_chunked(ids)}
+            sources_of = {
+                m.id: frozenset(source[e] for e in m.source_event_ids if e in source) for m in found
+            }
+        return filter_and_sort(found, query, sources_of)
+
+    def _events_chunked(self, ids: Sequence[EventId]) -> list[Event]:
+        return [
+            e for start in range(0, len(ids), 500) for e in self.events(ids[start : start + 500])
+        ]
+
+    def _reindex(self, memory: Memory) -> None:
+        """The index follows a user's change now: the new text embedded, or a memory no
+        longer active taken out."""
+        if memory.status is MemoryStatus.ACTIVE:
+            sync_index(self.store, self.runtime.index, self.runtime.embedder)
+        else:
+            self.runtime.index.delete(memory.type, [memory.id])
+            self.store.mark_indexed([memory.id])
+
+    def edit_memory(
+        self, memory_id: MemoryId, text: str, reason: str = "edited by the user"
+    ) -> Memory:
+        """The user's correction of a memory's text: version + 1, history with actor
+        ``user``, the index updated. Vault values are not edited here (delete the entry
+        and tell Rememora the new value)."""
+        text = text.strip()
+        if not text:
+            raise RememoraError("a memory needs some text")
+        if len(text) > MAX_TURN_CHARS:
+            raise RememoraError(f"a memory may have at most {MAX_TURN_CHARS} characters")
+        with self.store.write(actor="user") as tx:
+            memory = tx.memories.get(memory_id)
+            if memory.status is not MemoryStatus.ACTIVE:
+                raise RememoraError(
+                    f"{memory_id} is {memory.status.value}; only active memories are edited"
+                )
+            if memory.type is MemoryType.VAULT:
+                raise RememoraError("a vault entry's value is not edited here; delete it instead")
+            if text == memory.text:
+                return memory
+            edited = tx.memories.update(memory, text, {}, (), reason)
+        self._reindex(edited)
+        return edited
+
+    def delete_memory(self, memory_id: MemoryId, reason: str = "deleted by the user") -> Memory:
+        """Mark a memory deleted (its history stays, it leaves search and the index)."""
+        with self.store.write(actor="user") as tx:
+            memory = tx.memories.get(memory_id)
+            if memory.status is MemoryStatus.DELETED:
+                return memory
+            if memory.type is MemoryType.CORE and memory.fields.get("block") == "persona":
+                raise RememoraError("the persona block is edited, not deleted")
+            deleted = tx.memories.delete(memory, reason)
+        self._reindex(deleted)
+        return deleted
+
+    def pin_memory(self, memory_id: MemoryId, pinned: bool = True) -> Memory:
+        """Pin a memory (listed first, kept by consolidation), or unpin it."""
+        with self.store.write(actor="user") as tx:
+            memory = tx.memories.get(memory_id)
+            if is_pinned(memory) == pinned:
+                return memory
+            return tx.memories.pin(
+                memory, pinned, "pinned by the user" if pinned else "unpinned by the user"
+            )
+
+    def _frame_location(self, event: Event) -> Path | None:
+        """Where a screen event's image is: the kept frame (sealed; None once the storage
+        budget deleted it) or, for a replayed frame, its source file."""
+        for key in ("media_path", "source_file"):
+            if (value := event.payload.get(key)) and Path(value).is_file():
+                return Path(value)
+        return None
+
+    def frame_bytes(self, frame: Frame) -> bytes | None:
+        """A frame's image: a kept frame opened with the data key (LockedError while
+        locked), a replayed frame read from its file; None when it is no longer kept."""
+        path = frame.image
+        if path is None:
+            return None
+        try:
+            if path.suffix == FRAME_SUFFIX:
+                return self.frame_image(f"{path.parent.name}/{path.stem}.webp")
+            return path.read_bytes()
+        except FileNotFoundError:
+            return None
+
+    def memory_sources(self, memory_id: MemoryId) -> list[Frame]:
+        """A memory's source events (chat turns, screen frames with their images)."""
+        memory = self.store.get(memory_id)
+        return [
+            Frame(e, self._frame_location(e)) for e in self.events(list(memory.source_event_ids))
+        ]
+
+    def conversation_around(self, event: Event, turns: int = 6) -> list[Event]:
+        """The chat turns of the same source around ``event`` (its conversation)."""
+        span = timedelta(hours=6)
+        near = self.store.events_between(
+            event.occurred_at - span, event.occurred_at + span, event.kind, event.source
+        )
+        at = next((i for i, e in enumerate(near) if e.id == event.id), 0)
+        return near[max(0, at - turns) : at + turns + 1]
+
+    def record_ask(self, question: str, result: Answer) -> tuple[EventId, EventId]:
+        """Log a question and its answer as events (source ``ask``). They are written
+        already processed: they never become memories, so past answers never feed later
+        answers (a wrong answer cannot become evidence for itself)."""
+        now = self._clock()
+        with self.store.write(actor="user") as tx:
+            asked = tx.events.append_archived(
+                NewEvent(EventKind.CHAT, question, now, "user", ASK_SOURCE, {"role": "question"}),
+                EventStatus.PROCESSED,
+                0,
+            )
+            cited = ",".join(result.sources)
+            answered = tx.events.append_archived(
+                NewEvent(
+                    EventKind.CHAT,
+                    result.text,
+                    now,
+                    "assistant",
+                    ASK_SOURCE,
+                    {"role": "answer", "question": str(asked), "cited": cited},
+                ),
+                EventStatus.PROCESSED,
+                0,
+            )
+        return asked, answered
+
+    def ask_history(self, text: str = "", limit: int = 200) -> list[AskTurn]:
+        """Past questions and answers, newest first; ``text`` filters (any word, any case)."""
+        turns = pair_ask_turns(self.store.events_between(None, None, source=ASK_SOURCE))
+        words = text.lower().split()
+        if words:
+            turns = [
+                t
+                for t in turns
+                if all(
+                    w in (t.question.text + " " + (t.answer.text if t.answer else "")).lower()
+                    for w in words
+                )
+            ]
+        return turns[:limit]
+
+    def timeline_days(self) -> list[tuple[date, int]]:
+        """Local days with captured frames and how many, newest first."""
+        counts: dict[date, int] = {}
+        for event in self.store.events_between(None, None, EventKind.SCREEN):
+            day = event.occurred_at.astimezone().date()
+            counts[day] = counts.get(day, 0) + 1
+        return sorted(counts.items(), reverse=True)
+
+    def timeline_frames(
+        self, day: date, apps: frozenset[str] = frozenset(), hours: tuple[int, int] = (0, 24)
+    ) -> list[Frame]:
+        """One local day's frames, oldest first, optionally of some apps and hours."""
+        start = datetime.combine(day, time(0)).astimezone()
+        events = self.store.events_between(start, start + timedelta(days=1), EventKind.SCREEN)
+        return [
+            Frame(e, self._frame_location(e))
+            for e in events
+            if (not apps or e.payload.get("app", "") in apps)
+            and hours[0] <= e.occurred_at.astimezone().hour < hours[1]
+        ]
+
+    def find_frames(self, query: str, limit: int = 20) -> list[Frame]:
+        """Screen frames whose memories match ``query`` (hybrid retrieval), best first:
+        what the timeline's search jumps to."""
+        if not query.strip():
+            return []
+        seen: set[EventId] = set()
+        frames: list[Frame] = []
+        for hit in self.search(query, limit=limit):
+            for event in self.events(list(hit.memory.source_event_ids)):
+                if event.kind is EventKind.SCREEN and event.id not in seen:
+                    seen.add(event.id)
+                    frames.append(Frame(event, self._frame_location(event)))
+        return frames
+
+    def plan_delete_range(self, start: datetime, end: datetime) -> RangeDeletion:
+        """What `delete_range` would remove, for the confirmation; changes nothing."""
+        if start.tzinfo is None or end.tzinfo is None:
+            raise RememoraError("a time range needs aware times")
+        if end <= start:
+            raise RememoraError("the time range ends before it starts")
+        events = [e for e in self.store.events_between(start, end) if e.source != ASK_SOURCE]
+        ids = {e.id for e in events}
+        only, kept = [], 0
+        for memory in self.store.memories_from_events(sorted(ids)):
+            if set(memory.source_event_ids) <= ids:
+                only.append(memory.id)
+            else:
+                kept += 1
+        images = [
+            Path(p) for e in events if (p := e.payload.get("media_path")) and Path(p).is_file()
+        ]
+        screen = sum(e.kind is EventKind.SCREEN for e in events)
+        return RangeDeletion(
+            start,
+            end,
+            tuple(sorted(ids)),
+            screen,
+            len(events) - screen,
+            tuple(images),
+            sum(p.stat().st_size for p in images),
+            tuple(only),
+            kept,
+        )
+
+    def delete_range(self, start: datetime, end: datetime) -> RangeDeletion:
+        """Delete everything captured in ``[start, end)`` for good: the events (frames'
+        text, chat turns), the frames' images, and the memories made only from them
+        (rows and history content purged, one PURGE row each says who and why; they
+        leave the index). Memories that also rest on other events stay."""
+        plan = self.plan_delete_range(start, end)
+        reason = f"time range {start.isoformat(timespec='minutes')} to {end.isoformat(timespec='minutes')} deleted by the user"
+        gone = self.memories(list(plan.memories))
+        with self.store.write(actor="user") as tx:
+            for memory in gone:
+                tx.memories.purge(memory, reason)
+            tx.events.delete(plan.events)
+            tx.batches.forget_events(plan.events)
+            tx.compact_text_index()
+        by_type: dict[MemoryType, list[MemoryId]] = {}
+        for memory in gone:
+            by_type.setdefault(memory.type, []).append(memory.id)
+        for memory_type, ids in by_type.items():
+            self.runtime.index.delete(memory_type, ids)
+        freed = 0
+        for image in plan.images:
+            try:
+                size = image.stat().st_size
+                image.unlink()
+            except OSError:
+                continue
+            freed += size
+            self.store.count_media(-1, -size)
+        self.store.checkpoint()
+        return plan
+
+    def insights(self) -> Insights:
+        """Memories per type per day (the day each happened), capture by app and by hour,
+        media against the budget."""
+        per_day: dict[MemoryType, dict[date, int]] = {t: {} for t in MemoryType}
+        for memory in self.store.list_memories(None):
+            day = memory_time(memory).astimezone().date()  # when it happened
+            counts = per_day[memory.type]
+            counts[day] = counts.get(day, 0) + 1
+        by_app: dict[str, int] = {}
+        by_hour = [0] * 24
+        screen = self.store.events_between(None, None, EventKind.SCREEN)
+        for event in screen:
+            app = event.payload.get("app", "") or "(unknown)"
+            by_app[app] = by_app.get(app, 0) + 1
+            by_hour[event.occurred_at.astimezone().hour] += 1
+        media = self.store.media_totals()
+        kept = [e.occurred_at for e in screen if e.payload.get("media_path")]
+        return Insights(
+            {t: sorted(c.items()) for t, c in per_day.items()},
+            sorted(by_app.items(), key=lambda item: (-item[1], item[0])),
+            by_hour,
+            media.bytes if media else 0,
+            int(self.settings.capture.media_budget_gb * 1e9),
+            min(kept) if kept else None,
+            max(kept) if kept else None,
+        )
+
+    def offload_plan(self) -> OffloadPlan:
+        """How the configured model runs on this machine, and why (may assemble the
+        model file on first use: call it off the UI thread)."""
+        return self.runtime.offload_plan()
+
+    def update_settings(self, changes: dict[str, dict[str, object]]) -> Settings:
+        """Validate and save ``changes`` to settings.toml (atomically; a bad value is one
+        `SettingsError` and nothing is written). Who the user is and the capture settings
+        apply at once (to the next capture started); the model, index and ingest
+        settings from the next start."""
+        saved = update_settings(self.data_dir, changes)
+        self.settings = self.settings.model_copy(
+            update={"user": saved.user, "capture": saved.capture}
+        )
+        return saved
+
+    def fill_demo(self) -> None:
+        """Write the small demo store (core/demo.py) into this, an empty store."""
+        from core.demo import fill_demo
+
+        if self.store.count_events():
+            raise RememoraError(f"{self.data_dir} is not empty: the demo goes into a new store")
+        fill_demo(self, self._clock())

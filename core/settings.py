@@ -6,6 +6,8 @@ prints one line and exits with code 2. Missing file means defaults.
 
 from __future__ import annotations
 
+import json
+import os
 import re
 import tomllib
 from pathlib import Path
@@ -85,6 +87,8 @@ class CaptureSettings(_Section):
     stale_after_s: float = Field(
         120.0, ge=5.0, le=86400.0, description="the tray shows 'stale' past this frame age"
     )
+    redact_emails: bool = Field(True, description="hide email addresses in screen text")
+    redact_phones: bool = Field(True, description="hide phone numbers in screen text")
     deny_apps: tuple[str, ...] = (
         "keepassxc",
         "keepass",
@@ -258,3 +262,54 @@ def load_settings(data_dir: Path) -> Settings:
     except ValidationError as exc:
         key, message = _describe(exc.errors()[0])
         raise SettingsError(path, key, message) from None
+
+
+def _toml_value(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)  # a TOML basic string
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_toml_value(item) for item in value) + "]"
+    raise TypeError(f"cannot write {type(value).__name__} to settings.toml")
+
+
+def to_toml(raw: dict[str, object]) -> str:
+    """Settings as TOML: top-level keys, then one table per section."""
+    lines = [f"{key} = {_toml_value(v)}" for key, v in raw.items() if not isinstance(v, dict)]
+    for section, values in raw.items():
+        if isinstance(values, dict):
+            lines += ["", f"[{section}]"]
+            lines += [f"{key} = {_toml_value(v)}" for key, v in values.items()]
+    return "\n".join(lines).strip() + "\n"
+
+
+def update_settings(data_dir: Path, changes: dict[str, dict[str, object]]) -> Settings:
+    """Merge ``changes`` (section -> key -> value) into ``data_dir/settings.toml``,
+    validate the result, and write it atomically; a bad value raises `SettingsError`
+    (naming the key) and the file is left as it was."""
+    load_settings(data_dir)  # the file as it is must be valid before it is rewritten
+    path = data_dir / SETTINGS_FILE
+    raw: dict[str, object] = (
+        tomllib.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+    )
+    for section, values in changes.items():
+        current = raw.get(section)
+        merged = dict(current) if isinstance(current, dict) else {}
+        merged.update(values)
+        raw[section] = merged
+    try:
+        settings = Settings.model_validate(raw)
+    except ValidationError as exc:
+        key, message = _describe(exc.errors()[0])
+        raise SettingsError(path, key, message) from None
+    partial = path.with_name(SETTINGS_FILE + ".part")
+    try:
+        partial.write_text(to_toml(raw), encoding="utf-8")
+        os.replace(partial, path)
+    except OSError as exc:
+        partial.unlink(missing_ok=True)
+        raise SettingsError(path, "(file)", f"cannot be written: {exc}") from None
+    return settings

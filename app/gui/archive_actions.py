@@ -87,8 +87,14 @@ class ArchiveActions(QObject):
             self._window.show_notice(report.summary())
             self.finished.emit(report)
 
-        self._window.store_ops.write(
-            work, lambda _r: Changes(), done, self._failed, on_progress=self._window._on_progress
+        self._window.track(  # the status line's Cancel stops it
+            self._window.store_ops.write(
+                work,
+                lambda _r: Changes(),
+                done,
+                self._failed,
+                on_progress=self._window._on_progress,
+            )
         )
 
     def import_from(self, path: Path, passphrase: str | None) -> None:
@@ -104,10 +110,12 @@ class ArchiveActions(QObject):
             self._window.show_notice(report.summary())
             self.finished.emit(report)
 
-        self._window.store_ops.write(
-            work,
-            lambda report: report.changes,
-            done,
-            self._failed,
-            on_progress=self._window._on_progress,
+        self._window.track(
+            self._window.store_ops.write(
+                work,
+                lambda report: report.changes,
+                done,
+                self._failed,
+                on_progress=self._window._on_progress,
+            )
         )

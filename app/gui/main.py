@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QDialog
 
 from app.gui.errors import show_error
 from app.gui.single_instance import InstanceServer, ask_running_instance_to_show
@@ -14,11 +14,24 @@ from core.errors import RememoraError
 from core.service import KeySource, Service
 
 
-def run_gui(data_dir: Path, screenshots: Path | None = None, question: str | None = None) -> int:
+def run_gui(
+    data_dir: Path,
+    screenshots: Path | None = None,
+    question: str | None = None,
+    tray: bool = False,
+) -> int:
+    """The window (``tray``: start hidden in the tray, as the autostart entry does)."""
     existing = QApplication.instance()
     app = existing if isinstance(existing, QApplication) else QApplication(sys.argv)
     app.setApplicationName("Rememora")
-    if screenshots is None and ask_running_instance_to_show(data_dir):
+    app.setDesktopFileName("rememora")
+    if screenshots is not None:
+        from app.gui.screenshots import save_demo_views
+
+        for path in save_demo_views(data_dir, screenshots, question):
+            print(f"saved {path}")
+        return 0
+    if ask_running_instance_to_show(data_dir):
         print("Rememora is already running on this data directory; showed its window.")
         return 0
     try:
@@ -26,25 +39,29 @@ def run_gui(data_dir: Path, screenshots: Path | None = None, question: str | Non
     except RememoraError as error:
         show_error(None, error)
         return error.exit_code
+    from app.gui.first_run import FirstRunDialog, is_first_run
     from app.gui.lock_actions import install_lock
     from app.gui.main_window import MainWindow
     from app.gui.tray import install_capture
 
+    start_capture = False
+    if is_first_run(service):
+        welcome = FirstRunDialog(service)
+        if welcome.exec() != QDialog.DialogCode.Accepted:
+            service.close()
+            return 0
+        start_capture = welcome.start_capture
     window = MainWindow(service)
-    controls, _tray = install_capture(app, window, service)
+    controls, tray_icon = install_capture(app, window, service)
     lock = install_lock(
         controls.menu, controls.show_action, service, window.store_ops, window, window.show_notice
     )
     try:
-        if screenshots is not None:
-            from app.gui.screenshots import save_views
-
-            for path in save_views(window, screenshots, question):
-                print(f"saved {path}")
-            window.close()
-            return 0
         instance = InstanceServer(data_dir, window.bring_back, window, on_lock=lock.lock)
-        window.show()
+        if not (tray and tray_icon is not None):
+            window.show()
+        if start_capture:
+            controls.start()
         try:
             return int(app.exec())
         finally:

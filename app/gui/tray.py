@@ -15,8 +15,17 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from PySide6.QtCore import QObject, QTimer, Signal
-from PySide6.QtGui import QAction, QIcon
-from PySide6.QtWidgets import QApplication, QMenu, QSystemTrayIcon
+from PySide6.QtGui import QAction, QIcon, QTextCursor
+from PySide6.QtWidgets import (
+    QApplication,
+    QDialog,
+    QLineEdit,
+    QMenu,
+    QPushButton,
+    QSystemTrayIcon,
+    QTextBrowser,
+    QVBoxLayout,
+)
 
 import assets
 from app.gui.errors import describe
@@ -90,6 +99,7 @@ class CaptureControls(QObject):
         self.status_action = QAction("Capture stopped", self.menu, enabled=False)
         self.start_action = QAction("Start capture", self.menu)
         self.pause_actions = [QAction(label, self.menu) for label, _ in PAUSES]
+        self.quick_ask_action = QAction("Quick ask…", self.menu)
         self.show_action = QAction("Show window", self.menu)
         self.quit_action = QAction("Quit Rememora", self.menu)
         self.menu.addAction(self.status_action)
@@ -99,6 +109,7 @@ class CaptureControls(QObject):
             action.triggered.connect(lambda _checked=False, m=minutes: self.pause(m))
             self.menu.addAction(action)
         self.menu.addSeparator()
+        self.menu.addAction(self.quick_ask_action)
         self.menu.addAction(self.show_action)
         self.menu.addAction(self.quit_action)
         self.start_action.triggered.connect(self.start)
@@ -250,6 +261,12 @@ def state_icon(state: str) -> QIcon:
     return QIcon(assets.path(f"icons/{name}.svg"))
 
 
+CLOSED_NOTE = (
+    "Rememora is still running in the tray, and capture goes on as it was. "
+    "Quit from the tray menu to stop it."
+)
+
+
 class CaptureTray(QObject):
     """The tray icon over `CaptureControls`; only made where a tray exists."""
 
@@ -259,13 +276,77 @@ class CaptureTray(QObject):
         self.icon = QSystemTrayIcon(state_icon(controls.state))
         self.icon.setContextMenu(controls.menu)
         self.icon.setToolTip("Rememora")
+        self.noted_close = False
         controls.state_changed.connect(self._show_state)
         self._show_state(controls.state)
         self.icon.show()
 
+    def note_closed(self) -> None:
+        """The window was closed: say once that Rememora keeps running in the tray."""
+        if not self.noted_close:
+            self.noted_close = True
+            self.icon.showMessage("Rememora", CLOSED_NOTE, state_icon(self.controls.state), 8000)
+
     def _show_state(self, state: str) -> None:
         self.icon.setIcon(state_icon(state))
         self.icon.setToolTip(f"Rememora — {self.controls.describe_state()}")
+
+
+class QuickAsk(QDialog):
+    """A small ask window from the tray: the question goes through the main window's
+    ask (the one path: streaming, citations, the ask log); the answer streams here."""
+
+    def __init__(self, window: MainWindow) -> None:
+        super().__init__(window)
+        self.window_ = window
+        self.setWindowTitle("Rememora — quick ask")
+        self.resize(520, 260)
+        self.question = QLineEdit(placeholderText="Ask about your past…")
+        self.answer = QTextBrowser()
+        self.open_button = QPushButton("Open in Rememora")
+        self.open_button.clicked.connect(self._open_window)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.question)
+        layout.addWidget(self.answer, 1)
+        layout.addWidget(self.open_button)
+        self.question.returnPressed.connect(self.ask)
+        self._asking = False
+        window.answer_token.connect(self._token)
+        window.answer_finished.connect(self._finished)
+
+    def open_here(self) -> None:
+        self.show()
+        self.raise_()
+        self.activateWindow()
+        self.question.setFocus()
+
+    def ask(self) -> None:
+        text = self.question.text().strip()
+        if not text or not self.window_.ask_button.isEnabled():
+            return
+        self._asking = True
+        self.answer.clear()
+        self.window_.question.setText(text)
+        self.window_.ask()
+
+    def _token(self, piece: str) -> None:
+        if self._asking:
+            self.answer.moveCursor(QTextCursor.MoveOperation.End)
+            self.answer.insertPlainText(piece)
+
+    def _finished(self, result: object) -> None:
+        if not self._asking:
+            return
+        self._asking = False
+        if isinstance(result, BaseException):
+            self.answer.setPlainText(describe(result))
+        elif not getattr(result, "context", True):
+            self.answer.append("\nNothing in memory about that.")
+
+    def _open_window(self) -> None:
+        self.hide()
+        self.window_.tabs.setCurrentIndex(0)
+        self.window_.bring_back()
 
 
 def tray_available() -> bool:
@@ -282,6 +363,16 @@ def install_capture(
     tray = CaptureTray(controls) if tray_available() else None
     window.attach_capture(controls.menu, tray is not None, NO_TRAY)
     controls.show_action.triggered.connect(window.bring_back)
+    quick = QuickAsk(window)
+    controls.quick_ask_action.triggered.connect(quick.open_here)
+    window.quick_ask = quick  # type: ignore[attr-defined]
+    if tray is not None:
+        window.closed_to_tray.connect(tray.note_closed)
+        tray.icon.activated.connect(
+            lambda reason: (
+                window.bring_back() if reason == QSystemTrayIcon.ActivationReason.Trigger else None
+            )
+        )
     controls.quit_requested.connect(window.quit_for_real)
     controls.quit_requested.connect(app.quit)
     app.setQuitOnLastWindowClosed(tray is None)

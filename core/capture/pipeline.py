@@ -209,7 +209,7 @@ class CapturePipeline:
         raw = screen_event_text(
             frame.window.app, frame.window.title, [line.text for line in result.lines]
         )
-        clean = redact(raw)
+        clean = redact(raw, self.settings.redact_emails, self.settings.redact_phones)
         with self._lock:
             self.counters.ocr_frames += 1
             self.counters.ocr_full_frames += int(result.full_frame)

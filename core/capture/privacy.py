@@ -132,8 +132,10 @@ class Redaction:
     counts: Counter[str]
 
 
-def redact(text: str) -> Redaction:
-    """Replace secrets and personal data with ``[KIND]`` markers; count what was hidden."""
+def redact(text: str, emails: bool = True, phones: bool = True) -> Redaction:
+    """Replace secrets and personal data with ``[KIND]`` markers; count what was hidden.
+    Secrets (keys, tokens, passwords, card numbers, IBANs) always go; emails and phone
+    numbers unless the settings keep them (``capture.redact_emails`` / ``redact_phones``)."""
     counts: Counter[str] = Counter()
 
     def sub(
@@ -159,7 +161,9 @@ def redact(text: str) -> Redaction:
     text = sub(_API_KEY, "API KEY", text)
     text = sub(_TOKEN_ASSIGN, "TOKEN", text, keep_group=3)
     text = sub(_IBAN, "IBAN", text, check=_iban_valid)
-    text = sub(_EMAIL, "EMAIL", text)
+    if emails:
+        text = sub(_EMAIL, "EMAIL", text)
     text = sub(_CARD, "CARD NUMBER", text, check=_card_like)
-    text = sub(_PHONE, "PHONE", text, check=_phone_like)
+    if phones:
+        text = sub(_PHONE, "PHONE", text, check=_phone_like)
     return Redaction(text, counts)

@@ -99,3 +99,20 @@ class BatchLog:
         )
         row = self._db.execute("SELECT status FROM batches WHERE id = ?", (batch_id,)).fetchone()
         return str(row[0])
+
+    def forget_events(self, event_ids: Sequence[EventId]) -> None:
+        """Events were deleted (a time range, by the user): take them out of every batch,
+        and remove batches left with no event, so extraction never reads them."""
+        gone = {int(i) for i in event_ids}
+        if not gone:
+            return
+        for row in self._db.execute("SELECT id, event_ids FROM batches").fetchall():
+            kept = [i for i in json.loads(row["event_ids"]) if int(i) not in gone]
+            if len(kept) == len(json.loads(row["event_ids"])):
+                continue
+            if kept:
+                self._db.execute(
+                    "UPDATE batches SET event_ids = ? WHERE id = ?", (dumps(kept), row["id"])
+                )
+            else:
+                self._db.execute("DELETE FROM batches WHERE id = ?", (row["id"],))

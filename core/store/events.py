@@ -7,7 +7,7 @@ import sqlite3
 from collections.abc import Sequence
 from datetime import datetime
 
-from core.records import Event, EventId, EventStatus, NewEvent, dumps, to_iso
+from core.records import Event, EventId, EventKind, EventStatus, NewEvent, dumps, to_iso
 from core.store.clock import Clock
 from core.store.rows import event_from_row
 
@@ -134,3 +134,36 @@ class EventLog:
         self._db.execute(
             "UPDATE events SET text = replace(text, ?, ?) WHERE id = ?", (secret, mask, event_id)
         )
+
+    # -- the desktop app: the timeline, the ask log, deleting a time range -------------
+    def between(
+        self,
+        start: datetime | None,
+        end: datetime | None,
+        kind: EventKind | None = None,
+        source: str | None = None,
+        limit: int = 100_000,
+    ) -> list[Event]:
+        """Events that occurred in ``[start, end)`` (None: open), oldest first."""
+        clauses, args = [], []
+        if start is not None:
+            clauses.append("occurred_at >= ?")
+            args.append(to_iso(start))
+        if end is not None:
+            clauses.append("occurred_at < ?")
+            args.append(to_iso(end))
+        if kind is not None:
+            clauses.append("kind = ?")
+            args.append(kind.value)
+        if source is not None:
+            clauses.append("source = ?")
+            args.append(source)
+        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+        rows = self._db.execute(
+            f"SELECT * FROM events {where} ORDER BY occurred_at, id LIMIT ?", (*args, limit)
+        ).fetchall()
+        return [event_from_row(r) for r in rows]
+
+    def delete(self, ids: Sequence[EventId]) -> None:
+        """Remove events for good (the user deleted their time range)."""
+        self._db.executemany("DELETE FROM events WHERE id = ?", [(i,) for i in ids])

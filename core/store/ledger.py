@@ -22,6 +22,7 @@ from core.errors import StoreError
 from core.records import (
     Event,
     EventId,
+    EventKind,
     HistoryRow,
     Memory,
     MemoryId,
@@ -305,6 +306,38 @@ class Ledger:
                 " AND status = 'processed' AND json_extract(payload, '$.frame_id') IS NOT NULL"
             ).fetchall()
         return {str(r[0]) for r in rows}
+
+    # -- the desktop app --------------------------------------------------------------
+    def events_between(
+        self,
+        start: datetime | None,
+        end: datetime | None,
+        kind: EventKind | None = None,
+        source: str | None = None,
+        limit: int = 100_000,
+    ) -> list[Event]:
+        """Events that occurred in ``[start, end)``, oldest first (the timeline)."""
+        with self._lock:
+            return self._events.between(start, end, kind, source, limit)
+
+    def memories_from_events(self, event_ids: Sequence[EventId]) -> list[Memory]:
+        """Every memory (any status) with at least one of ``event_ids`` as a source."""
+        if not event_ids:
+            return []
+        found: dict[str, Memory] = {}
+        ids = [int(i) for i in event_ids]
+        with self._lock:
+            for start in range(0, len(ids), 500):
+                chunk = ids[start : start + 500]
+                marks = ",".join("?" * len(chunk))
+                rows = self._db.execute(
+                    f"SELECT {MEMORY_COLUMNS} FROM memories WHERE EXISTS (SELECT 1 FROM"
+                    f" json_each(memories.source_event_ids) WHERE value IN ({marks}))",
+                    tuple(chunk),
+                ).fetchall()
+                for row in rows:
+                    found.setdefault(row["id"], memory_from_row(row))
+        return list(found.values())
 
     # -- index bookkeeping ----------------------------------------------------------
     def pending_index(self) -> list[Memory]:

@@ -400,3 +400,37 @@ class MemoryWriter:
     def mark_all_unindexed(self) -> None:
         """Every memory is to be embedded again (a rebuild of Chroma from the ledger)."""
         self._db.execute("UPDATE memories SET index_pending = 1")
+
+    # -- the user's own changes (the desktop app) ----------------------------------------
+    def delete(self, memory: Memory, reason: str, actor: str | None = None) -> Memory:
+        """Mark ``memory`` deleted (kept with its history, out of search and the index)."""
+        self._db.execute(
+            "UPDATE memories SET status = ?, updated_at = ?, index_pending = 1 WHERE id = ?",
+            (MemoryStatus.DELETED.value, self._now(), memory.id),
+        )
+        after = self.get(memory.id)
+        self._history(memory.id, "DELETE", memory, after, actor or self.actor, reason, ())
+        return after
+
+    def pin(self, memory: Memory, pinned: bool, reason: str, actor: str | None = None) -> Memory:
+        """Pin (or unpin) a memory: field ``pinned``; its text and version stay."""
+        fields = {k: v for k, v in memory.fields.items() if k != "pinned"}
+        if pinned:
+            fields["pinned"] = "true"
+        self._db.execute(
+            "UPDATE memories SET fields = ?, updated_at = ? WHERE id = ?",
+            (dumps(fields), self._now(), memory.id),
+        )
+        after = self.get(memory.id)
+        op = "PIN" if pinned else "UNPIN"
+        self._history(memory.id, op, memory, after, actor or self.actor, reason, ())
+        return after
+
+    def purge(self, memory: Memory, reason: str, actor: str | None = None) -> None:
+        """Remove ``memory`` for good: its row (and so its text index entry) and the
+        content of its history snapshots; one PURGE history row says who and why."""
+        self._db.execute("DELETE FROM memories WHERE id = ?", (memory.id,))
+        self._db.execute(
+            "UPDATE history SET before = NULL, after = NULL WHERE memory_id = ?", (memory.id,)
+        )
+        self._history(memory.id, "PURGE", None, None, actor or self.actor, reason, ())

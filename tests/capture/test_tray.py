@@ -58,6 +58,7 @@ def test_capture_menu_start_pause_resume_quit_without_tray_host(
         "Pause 15 minutes",
         "Pause 1 hour",
         "Pause until resumed",
+        "Quick ask…",
         "Show window",
         "Quit Rememora",
     ]
@@ -141,11 +142,21 @@ def test_closing_the_window_hides_it_to_the_tray_mocked_tray_host(
     try:
         assert tray is not None and tray.icon.contextMenu() is controls.menu
         assert not app.quitOnLastWindowClosed()
+        notes: list[str] = []
+        monkeypatch.setattr(tray.icon, "showMessage", lambda _t, text, *_a: notes.append(text))
         window.show()
         window.close()
         assert window.isHidden()  # hidden, not closed: capture goes on in the tray
+        assert notes == [tray_module.CLOSED_NOTE]  # said the first time
         controls.show_action.trigger()
         assert window.isVisible()
+        window.close()
+        assert len(notes) == 1  # and only then
+        controls.show_action.trigger()
+        controls.quick_ask_action.trigger()
+        quick = window.findChild(tray_module.QuickAsk)
+        assert quick is not None and quick.isVisible()
+        quick.close()
         with qtbot.waitSignal(controls.quit_requested, timeout=30_000):
             controls.quit_action.trigger()  # stops capture on the store executor first
         assert not window.isVisible()

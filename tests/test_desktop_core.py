@@ -1,0 +1,178 @@
+"""The core verbs behind the desktop app, on a real store (the demo data: chat turns,
+drawn screen frames, raw records, typed memories, a vault entry; real Chroma and
+embedder, no LLM): browsing with hybrid search and filters, the user's edits, pins and
+deletes (history with actor ``user``, the index follows), the ask log, deleting a time
+range, the timeline, insights and saving settings."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from core.answering.answer import Answer
+from core.desktop import MemoryQuery, filter_and_sort, is_pinned
+from core.errors import RememoraError, SettingsError
+from core.records import EventKind, MemoryStatus, MemoryType
+from core.service import Service
+from core.settings import load_settings
+
+
+@pytest.fixture
+def demo(service: Service) -> Service:
+    service.fill_demo()
+    return service
+
+
+def _one(service: Service, memory_type: MemoryType, word: str):  # type: ignore[no-untyped-def]
+    return next(m for m in service.list_memories(memory_type) if word in m.text)
+
+
+def test_browse_searches_with_hybrid_retrieval_and_filters(demo: Service) -> None:
+    found = demo.browse_memories(MemoryQuery(MemoryType.SEMANTIC, text="who has my spare key"))
+    assert found and "Priya" in found[0].text
+    everything = demo.browse_memories(MemoryQuery(MemoryType.EPISODIC, sort="oldest"))
+    times = [m.event_time or m.created_at for m in everything]
+    assert times == sorted(times) and len(everything) > 5
+    screens = demo.browse_memories(MemoryQuery(MemoryType.EPISODIC, sources=frozenset({"screen"})))
+    assert screens and all(
+        any(e.kind is EventKind.SCREEN for e in demo.events(list(m.source_event_ids)))
+        for m in screens
+    )
+    assert len(screens) < len(everything)
+    strong = demo.browse_memories(MemoryQuery(MemoryType.EPISODIC, min_strength=5.0))
+    assert strong == []
+    with pytest.raises(RememoraError, match="unknown sort"):
+        MemoryQuery(MemoryType.SEMANTIC, sort="size")
+
+
+def test_edit_is_a_user_version_in_history_and_the_index(demo: Service) -> None:
+    memory = _one(demo, MemoryType.SEMANTIC, "Okafor")
+    edited = demo.edit_memory(memory.id, memory.text.replace("9:30", "10:00"), "moved")
+    assert edited.version == memory.version + 1 and "10:00" in edited.text
+    last = demo.history(memory.id)[-1]
+    assert (last.op, last.actor, last.reason) == ("UPDATE", "user", "moved")
+    assert last.before is not None and "9:30" in str(last.before["text"])
+    hits = demo.search("dentist appointment 10:00")
+    assert any(h.memory.id == memory.id and "10:00" in h.memory.text for h in hits)
+    with pytest.raises(RememoraError, match="needs some text"):
+        demo.edit_memory(memory.id, "   ")
+    assert demo.get(memory.id).text == edited.text  # nothing changed
+
+
+def test_delete_and_pin_through_the_writer(demo: Service) -> None:
+    memory = _one(demo, MemoryType.SEMANTIC, "Priya")
+    pinned = demo.pin_memory(memory.id)
+    assert is_pinned(pinned) and pinned.version == memory.version
+    assert demo.history(memory.id)[-1].op == "PIN"
+    listed = demo.browse_memories(MemoryQuery(MemoryType.SEMANTIC, sort="oldest"))
+    assert listed[0].id == memory.id  # pinned first
+    deleted = demo.delete_memory(memory.id)
+    assert deleted.status is MemoryStatus.DELETED
+    assert (demo.history(memory.id)[-1].op, demo.history(memory.id)[-1].actor) == ("DELETE", "user")
+    assert all(h.memory.id != memory.id for h in demo.search("spare key Priya flat 3B"))
+    assert demo.runtime.index.count(MemoryType.SEMANTIC) == len(
+        demo.list_memories(MemoryType.SEMANTIC)
+    )
+    shown = demo.browse_memories(
+        MemoryQuery(MemoryType.SEMANTIC, statuses=frozenset({MemoryStatus.DELETED}))
+    )
+    assert [m.id for m in shown] == [memory.id]
+
+
+def test_vault_entries_are_not_edited_and_stay_encrypted(demo: Service) -> None:
+    [entry] = demo.list_memories(MemoryType.VAULT)
+    assert "tulip-harbor-42" not in entry.text
+    assert demo.vault_value(entry.id) == "tulip-harbor-42"
+    with pytest.raises(RememoraError, match="vault"):
+        demo.edit_memory(entry.id, "something else")
+
+
+def test_asks_are_logged_as_events_that_never_become_memories(demo: Service) -> None:
+    before = len(demo.list_memories(None))
+    result = Answer("Who keeps my key?", "Priya [1]", (), (), True)
+    demo.record_ask("Who keeps my key?", result)
+    demo.record_ask("Where is my passport?", Answer("x", "Nothing", (), (), False))
+    assert demo.record_events().events == 0  # written processed: nothing to record
+    assert len(demo.list_memories(None)) == before
+    turns = demo.ask_history()
+    assert [t.question.text for t in turns][:2] == ["Where is my passport?", "Who keeps my key?"]
+    assert turns[1].answer is not None and turns[1].answer.text == "Priya [1]"
+    assert [t.question.text for t in demo.ask_history("KEY")] == ["Who keeps my key?"]
+
+
+def test_timeline_days_frames_and_search(demo: Service) -> None:
+    days = demo.timeline_days()
+    assert len(days) == 4 and sum(n for _, n in days) == 6
+    day = days[0][0]
+    frames = demo.timeline_frames(day)
+    assert frames and all(f.image is not None and f.image.is_file() for f in frames)
+    assert demo.timeline_frames(day, frozenset({"no such app"})) == []
+    found = demo.find_frames("flight to Oslo gate")
+    assert found and "Oslo" in found[0].title
+
+
+def test_delete_a_time_range_removes_frames_text_and_derived_memories(demo: Service) -> None:
+    oslo = demo.find_frames("flight to Oslo gate")[0]
+    start = oslo.event.occurred_at - timedelta(minutes=1)
+    end = oslo.event.occurred_at + timedelta(minutes=1)
+    flight = _one(demo, MemoryType.EPISODIC, "booked flight")
+    plan = demo.plan_delete_range(start, end)
+    assert plan.events == (oslo.event.id,) and plan.screen_events == 1
+    assert len(plan.images) == 1 and plan.image_bytes > 0
+    assert flight.id in plan.memories  # made only from that frame
+    assert "1 screen frame(s)" in plan.summary()
+    media_before = demo.status().media_files
+    assert any(oslo.event.id in batch.event_ids for batch in demo.batches())
+    assert demo.get(flight.id)  # nothing happened yet
+    done = demo.delete_range(start, end)
+    assert done.memories == plan.memories
+    assert demo.events([oslo.event.id]) == []
+    assert all(oslo.event.id not in batch.event_ids for batch in demo.batches())
+    assert oslo.image is not None and not oslo.image.exists()
+    assert demo.status().media_files == media_before - 1
+    assert all(flight.id != m.id for m in demo.list_memories(None, include_inactive=True))
+    assert [r.op for r in demo.store.history(flight.id)][-1] == "PURGE"
+    assert all(r.before is None and r.after is None for r in demo.store.history(flight.id))
+    assert all(f.event.id != oslo.event.id for f in demo.find_frames("flight to Oslo gate"))
+    assert all("SK 4607" not in h.memory.text for h in demo.search("SK 4607 Oslo flight"))
+    with pytest.raises(RememoraError, match="ends before"):
+        demo.plan_delete_range(end, start)
+
+
+def test_insights_count_what_the_store_holds(demo: Service) -> None:
+    insights = demo.insights()
+    assert sum(n for _, n in insights.frames_by_app) == 6
+    assert insights.frames_by_app[0] == ("firefox", 3)
+    assert sum(insights.frames_by_hour) == 6
+    assert sum(n for _, n in insights.memories_per_day[MemoryType.SEMANTIC]) == 3
+    assert insights.media_bytes > 0 and insights.budget_bytes == 5_000_000_000
+    assert insights.days_of_history is not None and insights.days_of_history > 0
+
+
+def test_settings_are_validated_then_written_atomically(demo: Service, data_dir: Path) -> None:
+    before = (data_dir / "settings.toml").read_text(encoding="utf-8")
+    with pytest.raises(SettingsError, match=r"capture.min_interval_s: got 0.0"):
+        demo.update_settings({"capture": {"min_interval_s": 0.0}})
+    assert (data_dir / "settings.toml").read_text(encoding="utf-8") == before
+    saved = demo.update_settings(
+        {"capture": {"deny_apps": ["secretapp"], "redact_emails": False}, "user": {"name": "Sam"}}
+    )
+    assert load_settings(data_dir) == saved
+    assert saved.capture.deny_apps == ("secretapp",) and saved.llm.model == "smollm2-135m"
+    assert demo.settings.capture.deny_apps == ("secretapp",)  # the next capture uses it
+    assert demo.identity.is_user("Sam")  # who the user is applies at once
+
+
+def test_filter_and_sort_keeps_the_search_order_and_puts_pins_first(demo: Service) -> None:
+    memories = demo.list_memories(MemoryType.SEMANTIC)
+    query = MemoryQuery(MemoryType.SEMANTIC, text="anything")
+    assert filter_and_sort(reversed(memories), query) == list(reversed(memories))
+    pinned = demo.pin_memory(memories[-1].id)
+    newest = filter_and_sort([*memories[:-1], pinned], MemoryQuery(MemoryType.SEMANTIC))
+    assert newest[0].id == pinned.id
+    old = MemoryQuery(
+        MemoryType.SEMANTIC, until=min(m.event_time for m in memories if m.event_time)
+    )
+    assert len(filter_and_sort(memories, old)) == 1
