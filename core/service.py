@@ -26,9 +26,9 @@ from core.capture.pipeline import CapturePipeline
 from core.capture.recorder import CaptureHealth, Recorder, read_health
 from core.capture.replay import ReplayReport, run_replay
 from core.changes import Changes
-from core.identity import Identity, identity_from
 from core.errors import RememoraError
 from core.health import DoctorCheck, StatusReport
+from core.identity import Identity, identity_from
 from core.ingest.importers import MAX_SPEAKER_CHARS, MAX_TURN_CHARS, read_chat_file
 from core.ingest.pipeline import IngestReport, process_pending, sync_index
 from core.ingest.reconcile import Reconciler

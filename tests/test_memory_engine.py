@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 
 from core.ingest.batch_extraction import build_messages, combined_task, render_events
-from core.ingest.type_extractors import EXTRACTORS
 from core.ingest.batching import group_events
 from core.ingest.pipeline import MAX_ATTEMPTS
+from core.ingest.type_extractors import EXTRACTORS
 from core.records import Event, EventId, EventKind, EventStatus, MemoryStatus, MemoryType
 from core.service import Service
 from core.settings import Settings
