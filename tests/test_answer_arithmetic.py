@@ -11,29 +11,14 @@ from datetime import UTC, datetime
 import pytest
 
 from core.answering.arithmetic import compute, memory_day
-from core.records import Memory, MemoryId, MemoryStatus, MemoryType, SearchHit
+from core.records import Memory, SearchHit
+from tests.records import memory_at
 
 NOW = datetime(2023, 6, 1, 12, 0, tzinfo=UTC)
 
 
 def _memory(ident: str, text: str, when: datetime) -> Memory:
-    return Memory(
-        MemoryId(ident),
-        MemoryType.EPISODIC,
-        text,
-        when,
-        when,
-        when,
-        (),
-        0.5,
-        1.0,
-        0,
-        None,
-        1,
-        MemoryStatus.ACTIVE,
-        "normal",
-        {},
-    )
+    return memory_at(ident, text, when)
 
 
 AQUARIUM = _memory(

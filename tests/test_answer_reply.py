@@ -16,8 +16,9 @@ from core.answering.reply import (
     read_reply,
     reply_schema,
 )
-from core.records import Memory, MemoryId, MemoryStatus, MemoryType
+from core.records import Memory, MemoryId
 from core.time_grammar.relative import annotate
+from tests.records import memory_at
 
 ALIASES = [MemoryId("m-a"), MemoryId("m-b"), MemoryId("m-c")]
 
@@ -116,23 +117,7 @@ def test_stream_passes_free_text_on_without_citations() -> None:
 
 # -- the memories as the reader sees them: relative times resolved against their date --
 def _memory(text: str, when: datetime) -> Memory:
-    return Memory(
-        MemoryId("m1"),
-        MemoryType.EPISODIC,
-        text,
-        when,
-        when,
-        when,
-        (),
-        0.5,
-        1.0,
-        0,
-        None,
-        1,
-        MemoryStatus.ACTIVE,
-        "normal",
-        {},
-    )
+    return memory_at("m1", text, when)
 
 
 MONDAY = datetime(2023, 3, 27, 15, 0, tzinfo=UTC)

@@ -7,30 +7,15 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from core.answering.answer import MemoryOrder, build_messages
-from core.records import Memory, MemoryId, MemoryStatus, MemoryType, SearchHit
+from core.records import SearchHit
+from tests.records import memory_at
 
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
 
 
 def _hit(n: int) -> SearchHit:
     when = NOW - timedelta(days=100 - n)  # a higher number is a newer memory
-    memory = Memory(
-        MemoryId(f"m{n}"),
-        MemoryType.EPISODIC,
-        f"memory number {n}",
-        when,
-        when,
-        when,
-        (),
-        0.5,
-        1.0,
-        0,
-        None,
-        1,
-        MemoryStatus.ACTIVE,
-        "normal",
-        {},
-    )
+    memory = memory_at(f"m{n}", f"memory number {n}", when)
     return SearchHit(memory, 1.0 / (n + 1), None, None)
 
 
