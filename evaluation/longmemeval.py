@@ -99,7 +99,8 @@ def run_longmemeval(
                 embedder,
                 settings,
                 llm,
-                clock=lambda: now,  # noqa: B023 - used within this iteration extract=options.extract
+                clock=lambda: now,  # noqa: B023 - used within this iteration
+                extract=options.extract,
             ) as store:
                 ingest_seconds += store.ingest_seconds
                 store_bytes = max(store_bytes, store.store_bytes)
