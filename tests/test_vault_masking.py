@@ -119,3 +119,28 @@ def test_a_reworded_address_never_reaches_the_ledger_or_chroma(service: Service)
     [event] = service.events(list(raw.source_event_ids))
     assert MASK in event.text and "OAK" not in event.text
     assert b"oak street" not in _chroma_bytes(service.data_dir).lower()
+
+
+def test_the_mask_of_a_filed_value_is_never_filed_as_a_value() -> None:
+    """An event whose value went to the vault reads "... is [in vault]"; the patterns
+    must not take the mask's first word for a new value (it would supersede the real one)."""
+    from datetime import UTC, datetime
+
+    from core.ingest.batch_extraction import pattern_vault_candidates
+    from core.records import Event, EventId, EventKind, EventStatus
+    from core.store.vault import MASK
+
+    event = Event(
+        EventId(1),
+        EventKind.CHAT,
+        f"The password for the shed is {MASK}.",
+        datetime(2026, 1, 5, tzinfo=UTC),
+        "user",
+        "chat",
+        {},
+        EventStatus.PROCESSED,
+        0,
+    )
+    assert pattern_vault_candidates([event]) == []
+    plain = Event(**{**event.__dict__, "text": "The password for the shed is tulip-4411."})
+    assert [c.secret for c in pattern_vault_candidates([plain])] == ["tulip-4411"]

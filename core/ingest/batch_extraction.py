@@ -215,6 +215,13 @@ def extract_type(
     return candidates
 
 
+def _is_mask(value: str) -> bool:
+    """Whether a found value is (part of) the vault's mask and not a secret: an event
+    whose value was filed reads "... is [in vault]", and a pattern after "is" takes the
+    mask's first word; filed again, it would supersede the real value."""
+    return value.strip() in MASK or MASK in value
+
+
 def pattern_vault_candidates(events: Sequence[Event]) -> list[Candidate]:
     found = []
     for event in events:
@@ -229,6 +236,8 @@ def event_vault_candidates(event: Event, learned: bool) -> list[Candidate]:
     ctx = ItemContext((event.id,), event.occurred_at)
     found = []
     for match in detect_vault_items(event.text):
+        if _is_mask(match.value):
+            continue  # the marker of a value already filed ("password is [in vault]")
         label = f"{_speaker(event)}'s {match.label}"
         found.append(
             vault_candidate(
@@ -237,7 +246,9 @@ def event_vault_candidates(event: Event, learned: bool) -> list[Candidate]:
         )
     if learned and event.kind is EventKind.CHAT:
         for value in find_values(event.text):
-            if any(value.value in c.secret or c.secret in value.value for c in found):
+            if _is_mask(value.value) or any(
+                value.value in c.secret or c.secret in value.value for c in found
+            ):
                 continue
             label = f"{_speaker(event)}'s {value.label}"
             found.append(
