@@ -25,7 +25,7 @@ def test_values_are_read(tmp_path: Path) -> None:
         (
             '[llm]\nmodel = "gpt-9"\n',
             "llm.model",
-            "allowed values: 'qwen2.5-coder-0.5b' or 'smollm2-135m'",
+            "allowed values: 'qwen2.5-coder-0.5b', 'qwen2.5-coder-1.5b' or 'smollm2-135m'",
         ),
         ("[llm]\nn_ctx = 10\n", "llm.n_ctx", "greater than or equal to 512"),
         ("[retrieval]\ntop_k = 'many'\n", "retrieval.top_k", "valid integer"),

@@ -211,7 +211,9 @@ def test_no_model_call_while_a_write_is_open(data_dir: Path, embedder) -> None: 
             ),
         )
         assert first.ops[("ADD", "semantic")] >= 2 and first.ops[("ADD", "core")] == 1
-        assert first.ops[("ADD", "vault")] == 1
+        # filed once: as the event was recorded (the write path), so extraction's own
+        # candidate for the same value is a NOOP
+        assert first.ops[("ADD", "vault")] + first.ops[("NOOP", "vault")] == 1
         second = extract(
             "I moved to Porto. I cycle to work.",
             fact("Porto"),

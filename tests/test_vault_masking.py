@@ -73,8 +73,12 @@ def test_a_reworded_address_never_reaches_the_ledger_or_chroma(service: Service)
     service.record_events()
     [batch] = service.store.pending_batches()
     events = service.events(list(batch.event_ids))
+    # the address went to the vault as the event was recorded (the write path files
+    # sensitive values before the raw record holds them), so the event is masked already
+    filed = [service.vault_value(m.id) for m in service.list_memories(MemoryType.VAULT)]
+    assert filed == ["12 Oak St"] and MASK in events[0].text
     vault = pattern_vault_candidates(events)
-    assert [c.secret for c in vault] == ["12 Oak St"]
+    assert vault == []
     reworded = _semantic("Alice lives at 12 oak street.", "12 OAK STREET", batch.event_ids)
     reconciler = Reconciler(
         service.store, service.runtime.index, service.runtime.embedder, service.runtime.cipher
