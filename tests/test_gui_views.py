@@ -159,7 +159,13 @@ def test_delete_a_time_range_after_a_confirmation_clicked_by_a_stand_in(  # type
             window.tabs.setCurrentWidget(view)
         days_before = view.days.count()
         oslo = demo.find_frames("flight to Oslo gate")[0]
-        with qtbot.waitSignal(view.frame_shown, timeout=30_000) as shown:
+        # the day shown before the jump may still finish loading its frame: wait for
+        # the jumped-to frame itself
+        with qtbot.waitSignal(
+            view.frame_shown,
+            timeout=30_000,
+            check_params_cb=lambda frame: frame.event.id == oslo.event.id,
+        ) as shown:
             view.jump_to(oslo)
         assert shown.args[0].event.id == oslo.event.id  # the search jumps to that frame
         start = oslo.event.occurred_at - timedelta(minutes=5)
