@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
+from functools import cached_property
 
 from core.records import NewEvent
 
@@ -31,12 +32,14 @@ class Identity:
     name: str = ""
     aliases: tuple[str, ...] = ()
 
+    @cached_property
     def _folded(self) -> frozenset[str]:
+        """Every spelling of the user, folded; computed once, not for every event."""
         extra = [self.name, *self.aliases]
         return _BUILT_IN_ALIASES | {_fold(a) for a in extra if a.strip()}
 
     def is_user(self, speaker: str | None) -> bool:
-        return speaker is not None and _fold(speaker) in self._folded()
+        return speaker is not None and _fold(speaker) in self._folded
 
     def canonical(self, speaker: str | None) -> str | None:
         """``user`` for any spelling of the user; other speakers unchanged."""
