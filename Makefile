@@ -9,6 +9,12 @@ STAMP := $(VENV)/.installed
 # Extra pip arguments for torch, e.g. on a machine without the local CPU wheel:
 #   make run TORCH_PIP_ARGS="--index-url https://download.pytorch.org/whl/cpu"
 TORCH_PIP_ARGS ?=
+# llama.cpp's CPU build. Not -march=native: a CPU (or VM) that reports AMX but faults on
+# its tile instructions crashes a native build (SIGILL in ggml_backend_amx_mul_mat) on the
+# first batched prompt. AVX2/FMA/F16C runs on any x86-64 CPU since 2013. For a GPU or a
+# native build: make install LLAMA_CMAKE_ARGS="-DGGML_CUDA=on" (see the README).
+LLAMA_CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_AVX512=OFF -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF
+LLAMA_BUILD_TAG := $(VENV)/.llama-cmake-args
 
 .PHONY: install system-packages run test check bench clean install-desktop uninstall-desktop
 
@@ -19,11 +25,14 @@ install: system-packages $(STAMP)
 system-packages:
 	@PYTHON=$(PYTHON) packaging/install-debian-packages.sh
 
-$(STAMP): pyproject.toml requirements/app.txt requirements/test.txt $(CONSTRAINTS) models/registry.py
+$(STAMP): Makefile pyproject.toml requirements/app.txt requirements/test.txt $(CONSTRAINTS) models/registry.py
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(PIP) install --upgrade pip setuptools wheel
 	$(PIP) install -c $(CONSTRAINTS) $(TORCH_PIP_ARGS) torch==2.13.0
-	@echo "Installing the rest; llama-cpp-python compiles from source the first time (~6 min on 2 cores), then pip reuses its cached wheel."
+	@echo "Building llama-cpp-python from source with $(LLAMA_CMAKE_ARGS) (~6 min on 2 cores; skipped when the installed build has these flags)."
+	@if [ "$$(cat $(LLAMA_BUILD_TAG) 2>/dev/null)" != "$(LLAMA_CMAKE_ARGS)" ]; then \
+	  CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(PIP) install -c $(CONSTRAINTS) --force-reinstall --no-deps --no-cache-dir llama-cpp-python==0.3.36 \
+	  && echo "$(LLAMA_CMAKE_ARGS)" > $(LLAMA_BUILD_TAG); fi
 	$(PIP) install -c $(CONSTRAINTS) -r requirements/app.txt -r requirements/test.txt
 	$(PIP) install --no-deps --no-build-isolation -e .
 	$(BIN)/python -m models.fetch

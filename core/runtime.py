@@ -178,6 +178,14 @@ class Runtime:
                 self._llm = llm
             return self._llm
 
+    def forget_recent_prompts(self) -> None:
+        """Clear the loaded local model's live context and its in-RAM KV states (nothing
+        to do for a server model, or before a model is loaded)."""
+        with self._lock:
+            llm = self._llm
+        if isinstance(llm, LlamaCppLLM):
+            llm.forget_recent_prompts()
+
     def llm_worker(self, progress: Progress = NULL_PROGRESS) -> LLMWorker:
         """The one worker that owns the model; every use of the LLM goes through its
         priority queue (question > ingest > consolidation)."""

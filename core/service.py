@@ -525,8 +525,11 @@ class Service:
     def lock(self) -> None:
         """Drop the data key from memory. Until :meth:`unlock`: capture keeps nothing new
         (the recorder pauses, chat turns are refused), no screenshot or vault value can be
-        read, and ask, search, ingest, export and import raise LockedError."""
+        read, and ask, search, ingest, export and import raise LockedError. The model's
+        live context and in-RAM KV states of recent prompts (which may hold a vault value
+        an answer used) are cleared too."""
         self._key.lock()
+        self.runtime.forget_recent_prompts()
 
     def unlock(self, passphrase: str | None = None) -> None:
         """Open the data key again: with ``passphrase``, or (None) from the OS keyring,

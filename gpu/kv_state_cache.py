@@ -151,6 +151,14 @@ class KVStateCache:
         if self.folder is not None:
             self._path(key).unlink(missing_ok=True)
 
+    def clear_ram(self) -> int:
+        """Forget every state kept in RAM (the disk tier stays); returns how many. Lock
+        calls it: the per-question states may hold a vault value an answer just used."""
+        with self._lock:
+            dropped = len(self._ram)
+            self._ram.clear()
+        return dropped
+
     # -- RAM tier -----------------------------------------------------------------------
     def _keep_in_ram(self, state: SavedState) -> None:
         if state.nbytes > self.ram_budget_bytes:

@@ -123,6 +123,10 @@ class PrefixStates:
         # decoded token); a live context that no longer starts with it is not trusted
         self._live: tuple[int, ...] = ()
 
+    def forget_live(self) -> None:
+        """Trust nothing the live context holds (it was cleared)."""
+        self._live = ()
+
     def key(self, prefix: Sequence[int]) -> str:
         return state_key(self.model_sha256, self.context, prefix)
 

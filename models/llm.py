@@ -14,6 +14,7 @@ so a follow-up question pays only for its new memories and its own words.
 from __future__ import annotations
 
 import codecs
+import contextlib
 import functools
 import json
 import os
@@ -139,6 +140,7 @@ class LlamaCppLLM:
         self._prefixes: PrefixStates | None = None
         self._render: Any = None
         self._lock = threading.Lock()
+        self._forget_pending = False
         self.last_prompt: PromptStats | None = None
 
     @property
@@ -186,28 +188,63 @@ class LlamaCppLLM:
         return self._prefixes
 
     def load(self) -> None:
-        with self._lock:
+        with self._using():
             self._load()
 
     def close(self) -> None:
-        with self._lock:
+        with self._using():
             if self._llama is not None:
                 self._llama.close()
                 self._llama = None
                 self._render = None
 
     def count_tokens(self, text: str) -> int:
-        with self._lock:
+        with self._using():
             return len(self._load().tokenize(text.encode("utf-8"), add_bos=False, special=True))
 
     def forget_live_context(self) -> None:
         """Drop what the live context holds (as another job using the model would)."""
-        with self._lock:
+        with self._using():
             self._load().reset()
+
+    def forget_recent_prompts(self) -> None:
+        """Drop every trace of recent prompts this process can reach: the live context's
+        tokens and KV cells, and the KV states kept in RAM (those on disk are the stable
+        prefixes only). Never waits for a generation in progress: the states go at once,
+        the live context as soon as that generation ends. Loads no model."""
+        if self.state_cache is not None:
+            self.state_cache.clear_ram()
+        self._forget_pending = True
+        if self._lock.acquire(blocking=False):
+            self._release()
+
+    @contextlib.contextmanager
+    def _using(self) -> Iterator[None]:
+        """Hold the model; on the way out, clear what :meth:`forget_recent_prompts` asked
+        to be cleared while it was held."""
+        self._lock.acquire()
+        try:
+            yield
+        finally:
+            self._release()
+
+    def _release(self) -> None:
+        try:
+            if self._forget_pending:
+                self._forget_pending = False
+                if self._llama is not None:
+                    self._llama.reset()
+                    self._llama._ctx.kv_cache_clear()
+                if self._prefixes is not None:
+                    self._prefixes.forget_live()
+                if self.state_cache is not None:
+                    self.state_cache.clear_ram()  # a state put since the first clear
+        finally:
+            self._lock.release()
 
     def prompt_tokens(self, messages: Sequence[ChatMessage]) -> tuple[list[int], int]:
         """The prompt's tokens and how many of them form the stable prefix."""
-        with self._lock:
+        with self._using():
             tokens, n_prefix, _ = self._tokens(self._load(), messages)
             return tokens, n_prefix
 
@@ -266,7 +303,7 @@ class LlamaCppLLM:
     ) -> Iterator[str]:
         import llama_cpp
 
-        with self._lock:
+        with self._using():
             llama = self._load()
             tokens, n_prefix, segment_ends = self._fitting_tokens(llama, messages)
             outcome = self._prefix_states(llama).prepare(llama, tokens, n_prefix, segment_ends)
@@ -295,7 +332,7 @@ class LlamaCppLLM:
         One forward pass over the tokens the live context does not already hold."""
         import numpy as np
 
-        with self._lock:
+        with self._using():
             llama = self._load()
             tokens, _, _ = self._fitting_tokens(llama, messages)
             shared = min(shared_run(llama.input_ids[: llama.n_tokens], tokens), len(tokens) - 1)
@@ -320,7 +357,7 @@ class LlamaCppLLM:
     ) -> str:
         """Greedy completion constrained by llama.cpp's grammar built from ``json_schema``.
         The text may still be cut short by ``max_tokens``; callers parse and check it."""
-        with self._lock:
+        with self._using():
             llama = self._load()
             result: Any = llama.create_chat_completion(
                 messages=[{"role": m.role, "content": m.content} for m in messages],

@@ -25,6 +25,7 @@ from core.capture.privacy import WindowInfo
 from core.errors import KeyUnavailableError, LockedError
 from core.records import MemoryType
 from core.service import Service
+from models.llm import LlamaCppLLM
 from tests.archive_helpers import SECRET, T0, add_frame, fill
 from tests.conftest import REPO, cli_env
 
@@ -68,6 +69,22 @@ def test_a_locked_store_keeps_nothing_new_shows_nothing_answers_nothing(
     assert service.vault_value(vault.id) == SECRET
     assert service.frame_image(frame)[8:12] == b"WEBP"
     assert service.search("Where does my sister Ana work?")
+
+
+@pytest.mark.llm
+def test_lock_clears_the_models_recent_prompts(service: Service) -> None:
+    """An answer that used a vault value leaves its prompt's KV state in RAM; lock drops
+    it with the key, so nothing of that prompt is reused (or readable) while locked."""
+    fill(service, with_vault=True, frames=0)
+    service.ask("What is my bank account number?", lambda _t: None)
+    llm = service.runtime.load_llm()
+    assert isinstance(llm, LlamaCppLLM) and llm.state_cache is not None
+    assert llm.state_cache.keys_in_ram()
+    service.lock()
+    assert llm.state_cache.keys_in_ram() == []
+    service.unlock(PASSPHRASE)
+    service.ask("What is my bank account number?", lambda _t: None)
+    assert llm.last_prompt is not None and llm.last_prompt.prefix.source in ("disk", "prefill")
 
 
 def test_rememora_lock_without_a_running_app_says_so(data_dir: Path) -> None:

@@ -255,6 +255,28 @@ def test_dry_run_changes_nothing_and_undo_restores_the_exact_state(
         svc.undo_consolidation(report.run_id)
 
 
+def test_a_run_cut_off_is_logged_as_interrupted_and_can_still_be_undone(
+    svc: Service, clock: Clock
+) -> None:
+    """A run killed mid-way leaves its log row "running" (its committed steps stand);
+    the next run marks it interrupted, and undo accepts it like a finished run."""
+    fact(svc, "Priya's sister Maria lives in Lisbon.", "Priya", "sister", "Maria", T0)
+    with svc.store.write(actor="consolidation") as tx:  # what a SIGKILL leaves behind
+        tx.runs.start("c-cut", *svc.store.marks())
+    assert svc.consolidation_runs()[-1].status == "running"
+    with pytest.raises(ConsolidationError, match="is running"):
+        svc.undo_consolidation("c-cut")
+    report = svc.consolidate()
+    assert [(r.id, r.status) for r in svc.consolidation_runs()] == [
+        ("c-cut", "interrupted"),
+        (report.run_id, "done"),
+    ]
+    svc.undo_consolidation(report.run_id)
+    undone = svc.undo_consolidation("c-cut")
+    assert (undone.restored, undone.removed) == (0, 0)
+    assert {r.status for r in svc.consolidation_runs()} == {"undone"}
+
+
 def test_a_question_during_consolidation_is_answered_before_it_ends(
     svc: Service, clock: Clock
 ) -> None:

@@ -1,10 +1,11 @@
-"""Crash safety: `rememora replay` (capture), `rememora ingest` and `rememora import` are
-killed with SIGKILL at random points, over and over, in a real subprocess. After every
-kill the store opens; every event seen committed before the kill is still there, as it
-was; no raw record is duplicated or missing; every memory row reads and has its history;
-an import is all there or not at all; `doctor` finds Chroma in step with the ledger (or
-repairs it). A run to the end afterwards completes normally. (Consolidation does not
-exist yet, so it is not among the phases.)
+"""Crash safety: `rememora replay` (capture), `rememora ingest`, `rememora consolidate`
+and `rememora import` are killed with SIGKILL at random points, over and over, in a real
+subprocess. After every kill the store opens; every event seen committed before the kill
+is still there, as it was; no raw record is duplicated or missing; every memory row reads
+and has its history; an import is all there or not at all; `doctor` finds Chroma in step
+with the ledger (or repairs it). A run to the end afterwards completes normally; a
+consolidation run that was cut off is logged as interrupted, and the one that finished
+can be undone.
 
 The default run kills a few times per phase; ``-m slow`` runs the soak."""
 
@@ -28,7 +29,12 @@ from core.service import ExportOptions, Service
 from tests.archive_helpers import PASSPHRASE, T0, fill, new_store
 from tests.conftest import REPO, cli_env
 
-KILLS = {"replay": 2, "ingest": 1, "import": 3}  # test_ingest_crash kills ingest once more
+KILLS = {
+    "replay": 2,
+    "ingest": 1,
+    "consolidate": 2,
+    "import": 3,
+}  # test_ingest_crash kills ingest once more
 SOAK = 12
 SURVIVED: dict[str, int] = {}
 
@@ -167,6 +173,34 @@ def _ingest(tmp_path: Path, shared_models: Path, embedder, kills: int) -> None: 
     assert _read(folder, "SELECT DISTINCT status FROM batches") == [("done",)]
 
 
+def _consolidate(tmp_path: Path, shared_models: Path, embedder, kills: int) -> None:  # type: ignore[no-untyped-def]
+    folder = new_store(tmp_path, "consolidate", shared_models)
+    with Service(folder, embedder=embedder) as service:
+        fill(service, frames=2)
+        for minute, text in enumerate(
+            [
+                "I water the balcony plants every Friday evening.",
+                "I water the plants on the balcony on Fridays.",
+                "My sister Ana moved from Porto to Braga.",
+            ]
+        ):
+            service.add_chat_turn("Alice", text, T0 + timedelta(hours=1, minutes=minute))
+        service.record_events()
+    _kill_phase("consolidate", folder, ["consolidate"], kills, embedder)
+    _timed(folder, ["consolidate"], cli_env(folder))
+    _check_store(folder, {}, embedder)
+    statuses = [
+        status
+        for (status,) in _read(folder, "SELECT status FROM consolidation_runs ORDER BY rowid")
+    ]  # type: ignore[misc]
+    assert statuses[-1] == "done" and "running" not in statuses, statuses
+    with Service(folder, embedder=embedder) as service:
+        done = service.consolidation_runs()[-1]
+        service.undo_consolidation(done.id)
+        assert service.consolidation_runs()[-1].status == "undone"
+    _check_store(folder, {}, embedder)
+
+
 def _import(tmp_path: Path, shared_models: Path, embedder, kills: int) -> None:  # type: ignore[no-untyped-def]
     source = new_store(tmp_path, "source", shared_models)
     archive = tmp_path / "store.rememora"
@@ -205,6 +239,12 @@ def test_kill_ingest_repeatedly(tmp_path: Path, shared_models: Path, embedder) -
     _ingest(tmp_path, shared_models, embedder, KILLS["ingest"])
 
 
+@pytest.mark.llm
+@pytest.mark.timeout(1800)
+def test_kill_consolidate_repeatedly(tmp_path: Path, shared_models: Path, embedder) -> None:  # type: ignore[no-untyped-def]
+    _consolidate(tmp_path, shared_models, embedder, KILLS["consolidate"])
+
+
 @pytest.mark.timeout(1800)
 def test_kill_import_repeatedly(tmp_path: Path, shared_models: Path, embedder) -> None:  # type: ignore[no-untyped-def]
     _import(tmp_path, shared_models, embedder, KILLS["import"])
@@ -215,9 +255,10 @@ def test_kill_import_repeatedly(tmp_path: Path, shared_models: Path, embedder) -
 @pytest.mark.llm
 @pytest.mark.timeout(4 * 3600)
 def test_kill_soak(tmp_path: Path, shared_models: Path, embedder) -> None:  # type: ignore[no-untyped-def]
-    for part in "rim":
+    for part in "ricm":
         (tmp_path / part).mkdir()
     _replay(tmp_path / "r", shared_models, embedder, SOAK)
     _ingest(tmp_path / "i", shared_models, embedder, SOAK)
+    _consolidate(tmp_path / "c", shared_models, embedder, SOAK)
     _import(tmp_path / "m", shared_models, embedder, SOAK)
     print(f"\nkills survived: {json.dumps(SURVIVED)}")

@@ -68,12 +68,7 @@ def test_second_launch_shows_the_running_window(qtbot, window: MainWindow, data_
 
 
 @pytest.mark.llm
-@pytest.mark.xfail(
-    run=False,
-    reason="the write path now files vault values as events are recorded, and its learned router sends this note to the vault alone, so the tiny model extracts no typed episode: the scenario must be rewritten for the new write path (session 5)",
-)
 def test_background_ingest_makes_typed_memories_without_a_click(qtbot, data_dir, embedder) -> None:  # type: ignore[no-untyped-def]
-    from core.records import MemoryType
     from tests.conftest import TEST_SETTINGS
 
     (data_dir / "settings.toml").write_text(
@@ -87,34 +82,30 @@ def test_background_ingest_makes_typed_memories_without_a_click(qtbot, data_dir,
         shown = MainWindow(service)
         qtbot.addWidget(shown)
         shown.show()
-        shown.note.setText("Yesterday I moved to 4 Rua Augusta Way, Lisbon.")
+        shown.note.setText("Yesterday my brother Tomas and I went hiking in Sintra.")
         with qtbot.waitSignal(shown.memory_added, timeout=60_000):
             shown.remember_button.click()
         # nothing else is pressed: the timer finds the pending batch and ingests it
         qtbot.waitUntil(lambda: shown.background.running, timeout=30_000)
         assert shown.remember_button.isEnabled() and shown.ask_button.isEnabled()  # UI is free
 
-        def extracted() -> list[object]:
+        def typed() -> list[object]:
+            """Memories the model extracted (not the raw record written as it was noted)."""
             return [
                 m
-                for m in service.list_memories(MemoryType.EPISODIC)
-                if m.fields.get("event_type") == "extracted"
+                for m in service.list_memories()
+                if not m.fields.get("event_type", "").endswith("_turn")
+                and m.fields.get("block") not in ("persona", "human")
             ]
 
-        qtbot.waitUntil(lambda: not shown.background.running and bool(extracted()), timeout=300_000)
+        qtbot.waitUntil(lambda: not shown.background.running and bool(typed()), timeout=300_000)
         assert service.pending_ingest() == 0
         total = sum(service.status().memories.values())
         # the ingest's changes make the status line read the figures again (a query op)
         qtbot.waitUntil(lambda: f"{total} memories" in shown.status_label.text(), timeout=10_000)
-        vault = service.list_memories(MemoryType.VAULT)
-        assert any("Rua Augusta" in service.vault_value(m.id) for m in vault)
         status = shown.status_label.text()
-        assert re.match(
-            r"Background ingest: \d event\(s\), 1 batch\(es\): .*\d ADD vault", status
-        ), status
-        assert (
-            re.search(r"\d ADD episodic", status)
-            and f"{sum(service.status().memories.values())} memories" in status
+        assert re.match(r"Background ingest: \d event\(s\), 1 batch\(es\): .*\d ADD \w+", status), (
+            status
         )
         with qtbot.waitSignal(shown.background.checked, timeout=10_000) as checked:
             shown.background.maybe_start()  # the pending count is read by a query op
@@ -123,46 +114,36 @@ def test_background_ingest_makes_typed_memories_without_a_click(qtbot, data_dir,
 
 
 @pytest.mark.llm
-@pytest.mark.xfail(
-    run=False,
-    reason="vault values are now masked as events are recorded, so the raw record never shows the number and the later filing this test waits for does not happen: the sources re-read must be tested with another write (session 5)",
-)
 def test_sources_show_the_memories_as_changes_rewrite_them(qtbot, window: MainWindow) -> None:  # type: ignore[no-untyped-def]
     """The sources list re-reads the memories it shows when a write names their type:
-    here the vault filing that masks an account number in the raw record it cites."""
+    here the user's correction of the raw record an answer cited, written on the store
+    executor like every edit."""
     from core.changes import Changes
-    from core.ingest.batch_extraction import BatchExtraction, pattern_vault_candidates
-    from core.ingest.pipeline import IngestReport, apply_extraction
-    from core.ingest.reconcile import Reconciler
-    from core.records import MemoryType
-    from core.store.vault import MASK
+    from core.records import Memory
 
-    secret = "4402 9917 3385"
     service = window.service
-    window.note.setText(f"My bank account number is {secret}.")
+    window.note.setText("My cat is called Miso and she sleeps in the green basket.")
     with qtbot.waitSignal(window.memory_added, timeout=60_000):
         window.remember_button.click()
-    window.question.setText("What is my bank account number?")
+    window.question.setText("What is my cat called?")
     with qtbot.waitSignal(window.answer_finished, timeout=120_000):
         window.ask_button.click()
     shown = [window.sources.item(i).text() for i in range(window.sources.count())]
-    assert any(secret in text for text in shown), shown
+    assert any("green basket" in text for text in shown), shown
+    cited = next(m for m in window._shown if "green basket" in m.text)
 
-    def file_the_vault_entry(_context: object) -> IngestReport:
-        [batch] = service.store.pending_batches()
-        events = service.events(list(batch.event_ids))
-        found = BatchExtraction((), (MemoryType.VAULT,), tuple(pattern_vault_candidates(events)))
-        runtime = service.runtime
-        reconciler = Reconciler(service.store, runtime.index, runtime.embedder, runtime.cipher)
-        report = IngestReport()
-        apply_extraction(service.store, reconciler, batch.id, found, report)
-        return report
+    def correct(_context: object) -> Memory:
+        return service.edit_memory(cited.id, cited.text.replace("green", "red"))
 
-    window.store_ops.write(file_the_vault_entry, Changes.of_ingest, lambda _r: None, pytest.fail)
+    window.store_ops.write(
+        correct, lambda m: Changes.of_memories({m.type}), lambda _m: None, pytest.fail
+    )
 
-    def masked() -> bool:
+    def corrected() -> bool:
         texts = [window.sources.item(i).text() for i in range(window.sources.count())]
-        return len(texts) == len(shown) and all(secret not in t for t in texts)
+        return len(texts) == len(shown) and any("red basket" in t for t in texts)
 
-    qtbot.waitUntil(masked, timeout=30_000)
-    assert any(MASK in window.sources.item(i).text() for i in range(window.sources.count()))
+    qtbot.waitUntil(corrected, timeout=30_000)
+    texts = [window.sources.item(i).text() for i in range(window.sources.count())]
+    green = sum("green basket" in t for t in texts)
+    assert green == sum("green basket" in t for t in shown) - 1  # that line, re-read

@@ -198,3 +198,32 @@ def test_corrupted_state_file_is_ignored_after_restart(
     assert cache.stats.rejected_files == 1
     assert len(list(folder.glob("*.kvstate"))) == 1  # replaced by a good one
     restarted.close()
+
+
+def test_forgetting_recent_prompts_leaves_only_the_disk_prefix(
+    shared_models: Path, tmp_path: Path, uncached_answers: dict[str, str]
+) -> None:
+    """What lock calls: no RAM state and no live context survive, so the next prompt
+    starts from the stable prefix on disk; an answer being generated is not waited for,
+    and what it leaves behind is cleared as it ends."""
+    cache = KVStateCache(64 << 20, tmp_path / "kv", 256 << 20)
+    llm = _llm(shared_models, cache)
+    assert _ask(llm, Q1) == uncached_answers[Q1]
+    assert cache.keys_in_ram() and cache.keys_on_disk()
+    llm.forget_recent_prompts()
+    assert cache.keys_in_ram() == []
+    assert _ask(llm, Q1) == uncached_answers[Q1]
+    stats = llm.last_prompt
+    assert stats is not None and (stats.prefix.source, stats.prefix.segments_from) == ("disk", "")
+
+    stream = llm.stream_chat(_messages(Q2), max_tokens=8)
+    first = next(stream)  # the generation holds the model now
+    llm.forget_recent_prompts()  # returns at once
+    assert cache.keys_in_ram() == []
+    answer = first + "".join(stream)
+    assert answer == uncached_answers[Q2]
+    assert cache.keys_in_ram() == []  # cleared again as the generation ended
+    assert _ask(llm, Q2) == uncached_answers[Q2]
+    stats = llm.last_prompt
+    assert stats is not None and stats.prefix.source == "disk"  # not "live"
+    llm.close()

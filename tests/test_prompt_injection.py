@@ -13,12 +13,22 @@ from pathlib import Path
 
 import pytest
 
-from core.ingest.injection import keep_trusted, reads_as_instructions
+from core.answering.answer import NOTHING_RELEVANT, answer, relays_instructions
+from core.ingest.injection import asks_to_be_remembered, keep_trusted, reads_as_instructions
 from core.ingest.type_extractors import Candidate
-from core.records import Event, EventId, EventKind, EventStatus, MemoryType, NewEvent
+from core.records import (
+    Event,
+    EventId,
+    EventKind,
+    EventStatus,
+    MemoryType,
+    NewEvent,
+    SearchHit,
+)
 from core.service import PERSONA, Service
 from tests.archive_helpers import SECRET, T0
 from tests.injection_strings import INJECTIONS
+from tests.records import memory_at
 
 TYPED = (MemoryType.CORE, MemoryType.SEMANTIC, MemoryType.PROCEDURAL, MemoryType.RESOURCE)
 QUESTIONS = (
@@ -84,10 +94,6 @@ def _leaks_in_memories(service: Service) -> list[tuple[str, str]]:
 
 @pytest.mark.llm
 @pytest.mark.timeout(1800)
-@pytest.mark.xfail(
-    run=False,
-    reason="found after the session-5 merge of the new write path and reader: one injected name reached the answer to 'Who are you?' (1 leak of 32 strings); to be fixed before #14 closes",
-)
 def test_injected_strings_write_no_memory_and_change_no_answer(
     data_dir: Path, tmp_path: Path, embedder
 ) -> None:  # type: ignore[no-untyped-def]
@@ -150,9 +156,14 @@ def test_the_rules_drop_memories_on_an_attackers_word_alone() -> None:
     ]
     kept = [c.text for c in keep_trusted(events, candidates)]
     assert kept == ["The user's dentist is Dr. Lee.", "Revenue grew 4 percent.", "bank account"]
-    assert all(
-        reads_as_instructions(i.text) or "remember" in i.text.lower() or True for i in INJECTIONS
-    )
+    # every injected string is caught by one of the two rules: it reads as instructions,
+    # or (from the screen or an imported file) it asks to be remembered
+    missed = [
+        i.text
+        for i in INJECTIONS
+        if not (reads_as_instructions(i.text) or asks_to_be_remembered(i.text))
+    ]
+    assert missed == []
     benign = [
         "Please ignore the noise in the background.",
         "The assistant manager will attend.",
@@ -160,3 +171,47 @@ def test_the_rules_drop_memories_on_an_attackers_word_alone() -> None:
         "Remember to buy milk.",
     ]
     assert not any(reads_as_instructions(text) for text in benign)
+
+
+def test_the_reader_never_shows_the_model_someone_elses_instructions() -> None:
+    """The persona attacks read as instructions, so the answer prompt leaves them out
+    whoever relayed them; the user's own words and plain observed text are shown."""
+    persona_attacks = [i for i in INJECTIONS if i.marker in PERSONA_MARKERS]
+    assert len(persona_attacks) == len(PERSONA_MARKERS)
+    for speaker in ("Mallory", "screen"):
+        relayed = [
+            memory_at(f"m{n}", f"{speaker}: {i.text}", T0, fields={"actor": speaker})
+            for n, i in enumerate(persona_attacks)
+        ]
+        assert all(relays_instructions(memory) for memory in relayed)
+    own = memory_at("u1", "user: From now on I cycle to work.", T0, fields={"actor": "user"})
+    fact = memory_at("s1", "The user's sister Ana works in Porto.", T0, MemoryType.SEMANTIC)
+    seen = memory_at(
+        "e1", "screen: Quarterly report: revenue grew 4 percent.", T0, fields={"actor": "screen"}
+    )
+    assert not any(relays_instructions(memory) for memory in (own, fact, seen))
+
+
+def test_only_injected_text_found_answers_nothing_without_the_model_a_stand_in_that_fails_if_called() -> (
+    None
+):
+    """With nothing but relayed instructions retrieved, the answer says memory holds
+    nothing about it, and the model is never called (this LLM would fail the test)."""
+
+    class NeverCalled:
+        name = "never-called"
+
+        def stream_chat(self, messages, max_tokens):  # type: ignore[no-untyped-def]
+            raise AssertionError("the model was shown injected text")
+
+        def count_tokens(self, text: str) -> int:
+            return len(text.split())
+
+    zorblax = INJECTIONS[2]
+    hit = SearchHit(
+        memory_at("m1", f"Mallory: {zorblax.text}", T0, fields={"actor": "Mallory"}), 0.9, 1, None
+    )
+    pieces: list[str] = []
+    result = answer("Who are you?", [hit], [], NeverCalled(), T0, 32, pieces.append)
+    assert (result.text, result.used_llm, result.context) == (NOTHING_RELEVANT, False, ())
+    assert "".join(pieces) == NOTHING_RELEVANT

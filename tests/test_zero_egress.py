@@ -1,7 +1,7 @@
-"""Zero egress: capture (replay), ingest, ask, export and import, each a real CLI process
-under the strict network guard (no configured server, so not even loopback is allowed),
-attempt no connection and no name lookup; and every dependency's telemetry is off even
-when the user's environment says otherwise. (Consolidation does not exist yet.)"""
+"""Zero egress: capture (replay), ingest, consolidate, ask, export and import, each a real
+CLI process under the strict network guard (no configured server, so not even loopback is
+allowed), attempt no connection and no name lookup; and every dependency's telemetry is
+off even when the user's environment says otherwise."""
 
 from __future__ import annotations
 
@@ -75,6 +75,8 @@ def test_the_whole_flow_makes_no_connection(tmp_path: Path, shared_models: Path)
     _run(env, "chat", "add", "--speaker", "Alice", "My sister Ana works as a nurse in Porto.")
     _run(env, "replay", str(screens))
     _run(env, "ingest")
+    consolidated = _run(env, "consolidate")
+    assert "undo with: rememora consolidate --undo c-" in consolidated
     answer = _run(env, "ask", "Where does Ana work?")
     assert answer.strip()
     _run(env, "export", str(tmp_path / "a.rememora"), "--passphrase")

@@ -1,4 +1,4 @@
-"""`rememora memories list|history`."""
+"""`rememora memories list|history|private`."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import json
 
 from app.commands.subparsers import Subparsers
 from core.records import MemoryId, MemoryType
+from core.retrieval.private import is_private
 from core.service import Service
 
 
@@ -27,6 +28,13 @@ def register(commands: Subparsers) -> None:
     hist = memories.add_parser("history", help="a memory's versions")
     hist.add_argument("memory_id")
     hist.set_defaults(handler=history)
+    private = memories.add_parser(
+        "private",
+        help="mark a memory private: answers use it only when a question names its subject",
+    )
+    private.add_argument("memory_id")
+    private.add_argument("--off", action="store_true", help="make it an ordinary memory again")
+    private.set_defaults(handler=mark_private)
 
 
 def list_memories(service: Service, args: argparse.Namespace) -> int:
@@ -37,8 +45,17 @@ def list_memories(service: Service, args: argparse.Namespace) -> int:
             continue
         when = (memory.event_time or memory.created_at).astimezone().strftime("%Y-%m-%d %H:%M")
         status = f" [{memory.status.value}]" if args.all else ""
+        status += " (private)" if is_private(memory) else ""
         text = memory.text if len(memory.text) <= 100 else memory.text[:99] + "…"
         print(f"{memory.id}  {memory.type.value:<10} {when}{status}  {text}")
+    return 0
+
+
+def mark_private(service: Service, args: argparse.Namespace) -> int:
+    """A change with its history row (actor ``user``); saying so again changes nothing."""
+    memory = service.set_private(MemoryId(args.memory_id), not args.off)
+    state = "private" if is_private(memory) else "not private"
+    print(f"{memory.id} is {state} (v{memory.version}): {memory.text[:80]}")
     return 0
 
 

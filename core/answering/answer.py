@@ -30,6 +30,8 @@ import assets
 from core.answering.arithmetic import Computed
 from core.answering.reply import NOT_MENTIONED, AnswerStream, Reply, read_reply, reply_schema
 from core.changes import NO_CHANGES, Changes
+from core.identity import USER_SPEAKER
+from core.ingest.injection import reads_as_instructions
 from core.records import Memory, MemoryId, MemoryType, SearchHit
 from core.time_grammar.relative import annotate
 from models.llm import LLM, ChatMessage, JsonStreamLLM
@@ -64,6 +66,13 @@ class Answer:
         if not self.supported:
             return ()
         return self.cited or self.context
+
+
+def relays_instructions(memory: Memory) -> bool:
+    """Whether ``memory`` is someone other than the user telling the assistant what to do
+    or be (see the module docstring): such a memory is left out of the answer prompt."""
+    speaker = memory.fields.get("actor", USER_SPEAKER)
+    return speaker != USER_SPEAKER and reads_as_instructions(memory.text)
 
 
 def _moment(memory: Memory) -> datetime:
@@ -164,6 +173,7 @@ def answer(
         on_token(computed.text)
         ids = tuple(dict.fromkeys(memory.id for memory in computed.memories))
         return Answer(question, computed.text, ids, ids, used_llm=False, memories=computed.memories)
+    hits = [hit for hit in hits if not relays_instructions(hit.memory)]
     if not hits:
         on_token(NOTHING_RELEVANT)
         return Answer(question, NOTHING_RELEVANT, (), (), used_llm=False, supported=False)

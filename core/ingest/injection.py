@@ -66,11 +66,17 @@ def reads_as_instructions(text: str) -> bool:
     return any(pattern.search(text) for pattern in _INSTRUCTIONS)
 
 
+def asks_to_be_remembered(text: str) -> bool:
+    """Whether ``text`` asks for something to be remembered (fine from the user's own
+    chat turns, untrusted from the screen or an imported file)."""
+    return _REMEMBER.search(text) is not None
+
+
 def _untrusted(event: Event) -> bool:
     if reads_as_instructions(event.text):
         return True
     observed = event.kind in (EventKind.SCREEN, EventKind.IMPORT)
-    return observed and _REMEMBER.search(event.text) is not None
+    return observed and asks_to_be_remembered(event.text)
 
 
 def keep_trusted(events: Sequence[Event], candidates: Sequence[Candidate]) -> list[Candidate]:

@@ -76,6 +76,12 @@ class RunLog:
 
     # -- writes (inside a unit of work) ------------------------------------------------
     def start(self, run_id: str, last_event_id: int, last_history_id: int) -> None:
+        """Log a new run. A run still logged as running was cut off (one process owns the
+        store, and runs one at a time): it is marked ``interrupted``, its committed steps
+        stand and it can be undone like a finished run."""
+        self._db.execute(
+            "UPDATE consolidation_runs SET status = 'interrupted' WHERE status = 'running'"
+        )
         self._db.execute(
             "INSERT INTO consolidation_runs(id, started_at, last_event_id, last_history_id)"
             " VALUES (?, ?, ?, ?)",
