@@ -45,6 +45,7 @@ from core.desktop import (
     Insights,
     MemoryQuery,
     RangeDeletion,
+    RunPoint,
     filter_and_sort,
     is_pinned,
     memory_time,
@@ -881,7 +882,8 @@ class Service:
 
     def insights(self) -> Insights:
         """Memories per type per day (the day each happened), capture by app and by hour,
-        media against the budget."""
+        media against the budget, and the consolidation runs that finished and stand
+        (not undone), oldest first."""
         per_day: dict[MemoryType, dict[date, int]] = {t: {} for t in MemoryType}
         for memory in self.store.list_memories(None):
             day = memory_time(memory).astimezone().date()  # when it happened
@@ -904,7 +906,16 @@ class Service:
             int(self.settings.capture.media_budget_gb * 1e9),
             min(kept) if kept else None,
             max(kept) if kept else None,
+            self._run_points(),
         )
+
+    def _run_points(self) -> list[RunPoint]:
+        points = [
+            RunPoint.of_report(run.id, run.finished_at, run.report)
+            for run in self.store.consolidation_runs()
+            if run.status == "done" and run.finished_at is not None
+        ]
+        return sorted(points, key=lambda point: point.finished_at)
 
     def offload_plan(self) -> OffloadPlan:
         """How the configured model runs on this machine, and why (may assemble the

@@ -154,6 +154,10 @@ def test_newer_job_supersedes_the_older_one(svc: Service, clock: Clock) -> None:
     assert old.status is MemoryStatus.SUPERSEDED and old.successor_id == globex.id
     row = svc.history(acme.id)[-1]
     assert row.actor == "consolidator" and "contradicted by newer" in row.reason
+    [point] = svc.insights().consolidation_runs  # what the insights view plots
+    assert (point.run_id, point.superseded, point.changes) == (report.run_id, 1, 1)
+    assert (point.tokens_before, point.tokens_after) == (report.tokens_before, report.tokens_after)
+    assert point.tokens_before > 0
 
 
 def test_one_new_source_against_established_ones_is_held(svc: Service, clock: Clock) -> None:

@@ -2,7 +2,7 @@
 drawn screen frames, raw records, typed memories, a vault entry; real Chroma and
 embedder, no LLM): browsing with hybrid search and filters, the user's edits, pins and
 deletes (history with actor ``user``, the index follows), the ask log, deleting a time
-range, the timeline, insights and saving settings."""
+range, the timeline, insights (consolidation runs among them) and saving settings."""
 
 from __future__ import annotations
 
@@ -12,11 +12,13 @@ from pathlib import Path
 import pytest
 
 from core.answering.answer import Answer
-from core.desktop import MemoryQuery, filter_and_sort, is_pinned
+from core.consolidate.report import ConsolidationReport
+from core.desktop import MemoryQuery, RunPoint, filter_and_sort, is_pinned
 from core.errors import RememoraError, SettingsError
 from core.records import EventKind, MemoryStatus, MemoryType
 from core.service import Service
 from core.settings import load_settings
+from tests.held_facts import finished_run
 
 
 @pytest.fixture
@@ -176,3 +178,24 @@ def test_filter_and_sort_keeps_the_search_order_and_puts_pins_first(demo: Servic
         MemoryType.SEMANTIC, until=min(m.event_time for m in memories if m.event_time)
     )
     assert len(filter_and_sort(memories, old)) == 1
+
+
+def test_insights_plot_the_runs_that_finished_and_stand(service: Service) -> None:
+    assert service.insights().consolidation_runs == []
+    first = ConsolidationReport("run-1", merged=2, summarised=1, superseded=1, archived=3)
+    first.held, first.tokens_before, first.tokens_after = 1, 900, 700
+    finished_run(service, "run-1", first)
+    finished_run(service, "run-2", ConsolidationReport("run-2", merged=5), status="undone")
+    finished_run(service, "run-3", ConsolidationReport("run-3", archived=4), status="failed")
+    finished_run(
+        service, "run-4", ConsolidationReport("run-4", tokens_before=700, tokens_after=650)
+    )
+    runs = service.insights().consolidation_runs
+    assert [r.run_id for r in runs] == ["run-1", "run-4"]  # undone and failed runs left out
+    one, four = runs
+    assert (one.merged, one.summarised, one.superseded, one.archived, one.held) == (2, 1, 1, 3, 1)
+    assert (one.tokens_before, one.tokens_after, one.changes) == (900, 700, 7)
+    assert (four.tokens_before, four.tokens_after, four.changes) == (700, 650, 0)
+    assert one.finished_at <= four.finished_at and four.finished_at.tzinfo is not None
+    old = RunPoint.of_report("old", four.finished_at, {"merged": 3, "tokens_before": "n/a"})
+    assert (old.merged, old.tokens_before, old.archived) == (3, 0, 0)  # a count it lacks: 0
