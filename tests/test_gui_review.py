@@ -66,6 +66,6 @@ def test_insights_plot_tokens_and_changes_per_run(
             "archived": [3, 0],
             "held": [0, 1],
         }
-        assert "1 superseded" in view.runs_text.text()
+        assert ": 1 superseded, 1 held; " in view.runs_text.text()  # the last run's line
         assert "tokens 700 → 650" in view.runs_text.text()
     _no_slow(watchdog)

@@ -73,16 +73,23 @@ def _size(n: int) -> str:
 
 
 def _run_ticks(plot: pg.PlotWidget, runs: list[RunPoint]) -> None:
-    """Runs along the bottom, labelled with the local day each finished."""
+    """Runs along the bottom: the local day of the first run of a day, the time of
+    another run that day."""
     step = max(1, math.ceil(len(runs) / 6))
-    plot.getAxis("bottom").setTicks(
-        [[(i, f"{r.finished_at.astimezone():%d %b}") for i, r in enumerate(runs) if i % step == 0]]
-    )
+    ticks, day = [], None
+    for i, run in enumerate(runs):
+        local = run.finished_at.astimezone()
+        label = f"{local:%H:%M}" if local.date() == day else f"{local:%d %b}"
+        day = local.date()
+        if i % step == 0:
+            ticks.append((i, label))
+    plot.getAxis("bottom").setTicks([ticks])
     plot.setXRange(-0.6, len(runs) - 0.4, padding=0)
 
 
 def _run_line(run: RunPoint) -> str:
-    changed = ", ".join(f"{getattr(run, name)} {name}" for name, _ in RUN_CHANGES)
+    counts = [(getattr(run, name), name) for name, _ in RUN_CHANGES]
+    changed = ", ".join(f"{n} {name}" for n, name in counts if n) or "nothing changed"
     return (
         f"Last consolidation {run.finished_at.astimezone():%d %b %H:%M}: {changed}; "
         f"tokens {run.tokens_before} → {run.tokens_after}."
@@ -117,10 +124,14 @@ class InsightsView(QWidget):
         self.legend = self.per_type.addLegend(offset=(-10, 5), labelTextColor="#333")
         self.by_app = _plot("Frames captured, by app")
         self.by_hour = _plot("Frames captured, by hour of day")
-        self.run_tokens = _plot("Consolidation: tokens of active memory")
-        self.tokens_legend = self.run_tokens.addLegend(offset=(-10, 5), labelTextColor="#333")
-        self.run_changes = _plot("Consolidation: changes per run")
-        self.changes_legend = self.run_changes.addLegend(offset=(-10, 5), labelTextColor="#333")
+        self.run_tokens = _plot("Tokens of active memory, per consolidation run")
+        self.tokens_legend = self.run_tokens.addLegend(
+            offset=(10, 5), labelTextColor="#333", colCount=2
+        )
+        self.run_changes = _plot("Changes per consolidation run")
+        self.changes_legend = self.run_changes.addLegend(
+            offset=(10, 5), labelTextColor="#333", colCount=3
+        )
         self.change_bars: dict[str, pg.BarGraphItem] = {}  # what the changes plot shows
         self.runs_text = QLabel()
         self.runs_text.setWordWrap(True)
@@ -142,12 +153,14 @@ class InsightsView(QWidget):
         storage_layout.addWidget(self.storage_text)
         storage_layout.addStretch(1)
         self.message = QLabel()
-        grid = QGridLayout()
-        grid.addWidget(self.per_type, 0, 0, 1, 2)
-        grid.addWidget(self.by_app, 1, 0)
-        grid.addWidget(self.by_hour, 1, 1)
-        grid.addWidget(storage, 2, 0)
-        grid.addWidget(consolidation, 2, 1)
+        grid = QGridLayout()  # eight even columns: storage takes two, the runs six
+        grid.addWidget(self.per_type, 0, 0, 1, 8)
+        grid.addWidget(self.by_app, 1, 0, 1, 4)
+        grid.addWidget(self.by_hour, 1, 4, 1, 4)
+        grid.addWidget(storage, 2, 0, 1, 2)
+        grid.addWidget(consolidation, 2, 2, 1, 6)
+        for column in range(8):
+            grid.setColumnStretch(column, 1)
         layout = QVBoxLayout(self)
         layout.addLayout(grid, 1)
         layout.addWidget(self.message)
@@ -302,7 +315,7 @@ class InsightsView(QWidget):
         _run_ticks(tokens, runs)
         tokens.getAxis("left").setTicks(None)
         top = max(max(r.tokens_before, r.tokens_after) for r in runs)
-        tokens.setYRange(0, max(1, top) * 1.25, padding=0)  # room for the legend
+        tokens.setYRange(0, max(1, top) * 1.3, padding=0)  # room for the legend
         base = [0] * len(runs)
         for name, colour in RUN_CHANGES:
             heights = [getattr(r, name) for r in runs]
@@ -318,5 +331,5 @@ class InsightsView(QWidget):
         _run_ticks(changes, runs)
         changes.getAxis("left").setTicks(None)
         _whole_ticks(changes.getAxis("left"), max(base))
-        changes.setYRange(0, max(1, max(base)) * 1.3, padding=0)
+        changes.setYRange(0, max(1, max(base)) * 1.6, padding=0)  # room for the legend
         self.runs_text.setText(_run_line(runs[-1]))
