@@ -1,6 +1,7 @@
 """What the desktop app's views ask of the core, as plain records: a memory browse query
 (filters and sort), a timeline frame, the plan of a time-range deletion, the figures of
-the insights view (consolidation runs among them) and the ask log. The verbs that fill them are Service's (its
+the insights view (consolidation runs among them), a fact held for the user's
+confirmation, and the ask log. The verbs that fill them are Service's (its
 ``desktop app`` section); the filtering and sorting here are pure, so they are tested
 without a store."""
 
@@ -192,6 +193,26 @@ class Insights:
         if span < 1 / 24:
             return None
         return self.budget_bytes / (self.media_bytes / span)
+
+
+def is_held(memory: Memory) -> bool:
+    """Whether consolidation holds this fact for the user's confirmation (a new source
+    against established ones: core/consolidate/contradictions.py)."""
+    return memory.fields.get("needs_confirmation") == "true"
+
+
+def contradicted_ids(memory: Memory) -> tuple[MemoryId, ...]:
+    """The facts a held fact disagrees with, as consolidation named them."""
+    return tuple(MemoryId(i) for i in memory.fields.get("contradicts", "").split(",") if i)
+
+
+@dataclass(frozen=True)
+class HeldFact:
+    """A fact held for confirmation and the established facts it contradicts (those
+    still active). Confirming it supersedes them; rejecting it deletes it."""
+
+    fact: Memory
+    contradicts: tuple[Memory, ...]
 
 
 @dataclass(frozen=True)

@@ -1,20 +1,25 @@
 """The desktop app's review features, real Qt (offscreen) over a real store (real
 Chroma and embedder, no LLM), each under the UI watchdog (no UI-thread handler over
-100 ms): the insights view plots the consolidation runs. The runs' rows are written as
-consolidation writes them (tests/held_facts.py)."""
+100 ms): the insights view plots the consolidation runs, and the "To confirm" tab
+confirms and rejects the facts consolidation held. The held facts and the runs' rows are
+written as consolidation writes them (tests/held_facts.py)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta
 
 import pytest
+from PySide6.QtCore import Qt
 
 from app.gui.insights_view import InsightsView
+from app.gui.memories_view import MemoriesView
 from app.gui.store_ops import StoreOps
 from core.consolidate.report import ConsolidationReport
 from core.desktop import Insights
+from core.records import Memory, MemoryStatus
 from core.service import Service
-from tests.held_facts import finished_run
+from tests.held_facts import T0, fact, finished_run, hold
 from tests.ui_watchdog import WatchedApplication
 
 LIMIT_MS = 100.0
@@ -69,3 +74,53 @@ def test_insights_plot_tokens_and_changes_per_run(
         assert ": 1 superseded, 1 held; " in view.runs_text.text()  # the last run's line
         assert "tokens 700 → 650" in view.runs_text.text()
     _no_slow(watchdog)
+
+
+def _two_held(service: Service) -> tuple[Memory, Memory, Memory, Memory]:
+    """Berlin held against Porto, Globex held against Acme (each said more often)."""
+    porto = fact(service, "Priya lives in Porto.", "city", "Porto", said_times=2)
+    acme = fact(service, "Priya works at Acme Corp.", "employer", "Acme Corp", said_times=2)
+    later = T0 + timedelta(days=9)
+    berlin = fact(service, "Priya lives in Berlin.", "city", "Berlin", later)
+    globex = fact(service, "Priya works at Globex.", "employer", "Globex", later)
+    berlin, globex = hold(service, berlin, [porto]), hold(service, globex, [acme])
+    service.record_events()
+    return porto, berlin, acme, globex
+
+
+def test_held_facts_are_confirmed_and_rejected_with_their_buttons(
+    qtbot, qapp: WatchedApplication, service: Service, ops: StoreOps
+) -> None:  # type: ignore[no-untyped-def]
+    porto, berlin, acme, globex = _two_held(service)
+    view = MemoriesView(service, ops)
+    qtbot.addWidget(view)
+    held = view.held
+    with qapp.watching(LIMIT_MS) as watchdog:
+        with qtbot.waitSignal(held.listed, timeout=30_000):
+            view.show()  # read when the view is first shown: its count is in its title
+        assert view.tabText(view.indexOf(held)) == "To confirm (2)"
+        view.setCurrentWidget(held)
+        rows = {held.table.item(r, 0).text(): r for r in range(held.table.rowCount())}
+        assert set(rows) == {berlin.text, globex.text}
+        assert held.table.item(rows[berlin.text], 1).text() == porto.text
+        held.table.selectRow(rows[berlin.text])
+        with qtbot.waitSignal(held.listed, timeout=30_000) as relisted:  # re-read from Changes
+            with qtbot.waitSignal(held.decided, timeout=30_000) as decided:
+                qtbot.mouseClick(held.confirm_button, Qt.MouseButton.LeftButton)
+        assert isinstance(decided.args[0], Memory) and decided.args[0].id == berlin.id
+        assert [h.fact.id for h in relisted.args[0]] == [globex.id]
+        assert view.tabText(view.indexOf(held)) == "To confirm (1)"
+        assert held.table.item(0, 1).text() == acme.text
+        with qtbot.waitSignal(held.listed, timeout=30_000) as relisted:
+            with qtbot.waitSignal(held.decided, timeout=30_000) as decided:
+                qtbot.mouseClick(held.reject_button, Qt.MouseButton.LeftButton)  # the only one
+        assert relisted.args[0] == [] and held.empty.isVisible()
+        assert view.tabText(view.indexOf(held)) == "To confirm"
+        assert not held.confirm_button.isEnabled() and not held.reject_button.isEnabled()
+        assert held.message.text().startswith("Rejected")
+    _no_slow(watchdog)
+    assert service.get(porto.id).status is MemoryStatus.SUPERSEDED
+    assert service.get(porto.id).successor_id == berlin.id
+    assert service.get(globex.id).status is MemoryStatus.DELETED
+    assert service.get(acme.id).status is MemoryStatus.ACTIVE
+    assert [(h.op, h.actor) for h in service.history(globex.id)][-1] == ("DELETE", "user")
