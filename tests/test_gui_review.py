@@ -1,7 +1,8 @@
 """The desktop app's review features, real Qt (offscreen) over a real store (real
 Chroma and embedder, no LLM), each under the UI watchdog (no UI-thread handler over
-100 ms): the insights view plots the consolidation runs, and the "To confirm" tab
-confirms and rejects the facts consolidation held. The held facts and the runs' rows are
+100 ms): the insights view plots the consolidation runs, the "To confirm" tab confirms
+and rejects the facts consolidation held, and a memory's "Private" box marks it
+private. The held facts and the runs' rows are
 written as consolidation writes them (tests/held_facts.py)."""
 
 from __future__ import annotations
@@ -14,10 +15,12 @@ from PySide6.QtCore import Qt
 
 from app.gui.insights_view import InsightsView
 from app.gui.memories_view import MemoriesView
+from app.gui.memory_dialog import MemoryDialog
 from app.gui.store_ops import StoreOps
 from core.consolidate.report import ConsolidationReport
 from core.desktop import Insights
 from core.records import Memory, MemoryStatus
+from core.retrieval.private import is_private
 from core.service import Service
 from tests.held_facts import T0, fact, finished_run, hold
 from tests.ui_watchdog import WatchedApplication
@@ -124,3 +127,27 @@ def test_held_facts_are_confirmed_and_rejected_with_their_buttons(
     assert service.get(globex.id).status is MemoryStatus.DELETED
     assert service.get(acme.id).status is MemoryStatus.ACTIVE
     assert [(h.op, h.actor) for h in service.history(globex.id)][-1] == ("DELETE", "user")
+
+
+def test_the_private_box_marks_a_memory_private_and_back(
+    qtbot, qapp: WatchedApplication, service: Service, ops: StoreOps
+) -> None:  # type: ignore[no-untyped-def]
+    memory = fact(service, "Priya sees Dr Halvorsen about her insomnia.", "doctor", "Halvorsen")
+    dialog = MemoryDialog(service, ops, memory.id)
+    qtbot.addWidget(dialog)
+    with qapp.watching(LIMIT_MS) as watchdog:
+        with qtbot.waitSignal(dialog.loaded, timeout=30_000):
+            dialog.show()
+        box = dialog.private_box
+        assert box.isEnabled() and not box.isChecked()
+        for private, reason in ((True, "marked private"), (False, "no longer private")):
+            with qtbot.waitSignal(dialog.loaded, timeout=30_000):  # read again after the write
+                with qtbot.waitSignal(dialog.saved, timeout=30_000) as saved:
+                    qtbot.mouseClick(box, Qt.MouseButton.LeftButton)
+            assert isinstance(saved.args[0], Memory), saved.args[0]
+            assert is_private(service.get(memory.id)) is private
+            last = service.history(memory.id)[-1]
+            assert (last.op, last.actor, last.reason) == ("UPDATE", "user", reason)
+            assert box.isEnabled() and box.isChecked() is private
+            assert ("· private" in dialog.meta.text()) is private
+    _no_slow(watchdog)

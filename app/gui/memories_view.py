@@ -1,8 +1,8 @@
 """The memories view: one tab per memory type, searched with the real hybrid retrieval
 (`Service.browse_memories`) or listed, with sort and filters (time, source, status,
-strength). Open a memory for its history and sources; edit, pin and delete it. Core
-blocks are edited in place; vault values stay masked until revealed, after a
-confirmation. A last tab lists the facts consolidation holds for confirmation,
+strength). Open a memory for its history and sources; edit, pin, mark private and
+delete it. Core blocks are edited in place; vault values stay masked until revealed,
+after a confirmation. A last tab lists the facts consolidation holds for confirmation,
 with Confirm and Reject (app/gui/held_facts.py). Every read and write is a store op;
 each tab re-reads when a change names its type."""
 
