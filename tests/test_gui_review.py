@@ -1,18 +1,21 @@
 """The desktop app's review features, real Qt (offscreen) over a real store (real
 Chroma and embedder, no LLM), each under the UI watchdog (no UI-thread handler over
 100 ms): the insights view plots the consolidation runs, the "To confirm" tab confirms
-and rejects the facts consolidation held, and a memory's "Private" box marks it
-private. The held facts and the runs' rows are
+and rejects the facts consolidation held (and re-reads them when a scheduled run ends),
+and a memory's "Private" box marks it private. The held facts and the runs' rows are
 written as consolidation writes them (tests/held_facts.py)."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt
 
+from app.gui.background_ingest import BackgroundIngest
 from app.gui.insights_view import InsightsView
 from app.gui.memories_view import MemoriesView
 from app.gui.memory_dialog import MemoryDialog
@@ -22,6 +25,7 @@ from core.desktop import Insights
 from core.records import Memory, MemoryStatus
 from core.retrieval.private import is_private
 from core.service import Service
+from tests.conftest import TEST_SETTINGS
 from tests.held_facts import T0, fact, finished_run, hold
 from tests.ui_watchdog import WatchedApplication
 
@@ -151,3 +155,40 @@ def test_the_private_box_marks_a_memory_private_and_back(
             assert box.isEnabled() and box.isChecked() is private
             assert ("· private" in dialog.meta.text()) is private
     _no_slow(watchdog)
+
+
+@pytest.fixture
+def unscheduled(data_dir: Path, embedder: object) -> Iterator[Service]:
+    """A store whose app schedules no consolidation (no run starts by itself here)."""
+    settings = TEST_SETTINGS + "\n[consolidation]\nenabled = false\n"
+    (data_dir / "settings.toml").write_text(settings, encoding="utf-8")
+    with Service(data_dir, embedder=embedder) as opened:  # type: ignore[arg-type]
+        yield opened
+
+
+def test_the_end_of_a_scheduled_run_told_from_the_schedules_thread_rereads_the_views(
+    qtbot, qapp: WatchedApplication, unscheduled: Service, ops: StoreOps
+) -> None:  # type: ignore[no-untyped-def]
+    service = unscheduled
+    view = MemoriesView(service, ops)
+    qtbot.addWidget(view)
+    background = BackgroundIngest(service, ops)
+    background.timer.stop()
+    try:
+        with qtbot.waitSignal(view.held.listed, timeout=30_000) as listed:
+            view.show()
+        assert listed.args[0] == []
+        porto = fact(service, "Priya lives in Porto.", "city", "Porto", said_times=2)
+        berlin = fact(service, "Priya lives in Berlin.", "city", "Berlin", T0 + timedelta(days=9))
+        hold(service, berlin, [porto])  # what the run wrote
+        report = ConsolidationReport("run-1")
+        report.held = 1
+        with qapp.watching(LIMIT_MS) as watchdog:
+            with qtbot.waitSignal(view.held.listed, timeout=30_000) as listed:
+                # the schedule calls its finished callback on its own thread
+                threading.Thread(target=background._on_consolidated, args=("idle", report)).start()
+        assert [h.fact.id for h in listed.args[0]] == [berlin.id]
+        assert view.tabText(view.indexOf(view.held)) == "To confirm (1)"
+        _no_slow(watchdog)
+    finally:
+        assert background.stop()
