@@ -111,6 +111,11 @@ def test_held_facts_are_confirmed_and_rejected_with_their_buttons(
         assert set(rows) == {berlin.text, globex.text}
         assert held.table.item(rows[berlin.text], 1).text() == porto.text
         held.table.selectRow(rows[berlin.text])
+        dialog = held.open_selected()  # its history and sources, to judge it by
+        assert dialog is not None and dialog.memory_id == berlin.id
+        qtbot.waitSignal(dialog.loaded, timeout=30_000).wait()
+        assert dialog.sources_list.count() == 1 and "Berlin" in dialog.sources_list.item(0).text()
+        dialog.close()
         with qtbot.waitSignal(held.listed, timeout=30_000) as relisted:  # re-read from Changes
             with qtbot.waitSignal(held.decided, timeout=30_000) as decided:
                 qtbot.mouseClick(held.confirm_button, Qt.MouseButton.LeftButton)

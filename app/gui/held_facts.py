@@ -1,7 +1,7 @@
 """The memories view's "To confirm" tab: the facts consolidation held because one new
 source contradicts facts that several sources established (`Service.held_facts`). Each
-row shows the new fact beside what it contradicts; Confirm makes it current (it
-supersedes them), Reject deletes it (they stay). Both are store writes with history
+row shows the new fact beside what it contradicts (Open… shows its history and
+sources); Confirm makes it current (it supersedes them), Reject deletes it (they stay). Both are store writes with history
 (actor ``user``); the list re-reads when a change names semantic memory."""
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.gui.errors import describe
-from app.gui.memory_dialog import when
+from app.gui.memory_dialog import MemoryDialog, when
 from app.gui.ops import OpContext
 from app.gui.store_ops import StoreOps
 from core.changes import Changes
@@ -76,6 +76,8 @@ class HeldFactsTab(QWidget):
         self.empty = QLabel("No facts wait for your confirmation.")
         self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.empty.setStyleSheet("color: #777; padding: 24px;")
+        self.table.doubleClicked.connect(lambda _index: self.open_selected())
+        self.open_button = QPushButton("Open…")
         self.confirm_button = QPushButton("Confirm")
         self.confirm_button.setToolTip(
             "Make the new fact current; the facts it contradicts are superseded"
@@ -84,6 +86,7 @@ class HeldFactsTab(QWidget):
         self.reject_button.setToolTip("Delete the new fact; the facts it contradicts stay")
         self.message = QLabel()
         actions = QHBoxLayout()
+        actions.addWidget(self.open_button)
         actions.addWidget(self.confirm_button)
         actions.addWidget(self.reject_button)
         actions.addStretch(1)
@@ -93,6 +96,7 @@ class HeldFactsTab(QWidget):
         layout.addWidget(self.table, 1)
         layout.addWidget(self.empty)
         layout.addLayout(actions)
+        self.open_button.clicked.connect(self.open_selected)
         self.confirm_button.clicked.connect(self.confirm_selected)
         self.reject_button.clicked.connect(self.reject_selected)
         store_ops.changed.connect(self._on_changes)
@@ -147,7 +151,7 @@ class HeldFactsTab(QWidget):
         self.listed.emit(held)
 
     def _show_buttons(self) -> None:
-        for button in (self.confirm_button, self.reject_button):
+        for button in (self.open_button, self.confirm_button, self.reject_button):
             button.setEnabled(bool(self.shown))
 
     def selected(self) -> HeldFact | None:
@@ -155,6 +159,16 @@ class HeldFactsTab(QWidget):
         if not rows:
             return self.shown[0] if len(self.shown) == 1 else None
         return self.shown[rows[0].row()]
+
+    def open_selected(self) -> MemoryDialog | None:
+        """The selected held fact in a memory dialog: its history and its sources."""
+        held = self.selected()
+        if held is None:
+            return None
+        dialog = MemoryDialog(self.service, self.store_ops, held.fact.id, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.show()
+        return dialog
 
     def confirm_selected(self) -> None:
         held = self.selected()
