@@ -22,7 +22,7 @@ from app.gui.memory_dialog import MemoryDialog
 from app.gui.store_ops import StoreOps
 from core.consolidate.report import ConsolidationReport
 from core.desktop import Insights
-from core.records import Memory, MemoryStatus
+from core.records import Memory, MemoryStatus, MemoryType
 from core.retrieval.private import is_private
 from core.service import Service
 from tests.conftest import TEST_SETTINGS
@@ -103,9 +103,14 @@ def test_held_facts_are_confirmed_and_rejected_with_their_buttons(
     qtbot.addWidget(view)
     held = view.held
     with qapp.watching(LIMIT_MS) as watchdog:
-        with qtbot.waitSignal(held.listed, timeout=30_000):
-            view.show()  # read when the view is first shown: its count is in its title
+        semantic = view.tab(MemoryType.SEMANTIC)
+        with qtbot.waitSignal(semantic.listed, timeout=30_000):
+            with qtbot.waitSignal(held.listed, timeout=30_000):
+                view.show()  # read when the view is first shown: its count is in its title
+            view.setCurrentWidget(semantic)
         assert view.tabText(view.indexOf(held)) == "To confirm (2)"
+        statuses = {m.text: semantic.table.item(r, 4).text() for r, m in enumerate(semantic.shown)}
+        assert statuses[berlin.text] == "active · to confirm" and statuses[porto.text] == "active"
         view.setCurrentWidget(held)
         rows = {held.table.item(r, 0).text(): r for r in range(held.table.rowCount())}
         assert set(rows) == {berlin.text, globex.text}
@@ -115,6 +120,7 @@ def test_held_facts_are_confirmed_and_rejected_with_their_buttons(
         assert dialog is not None and dialog.memory_id == berlin.id
         qtbot.waitSignal(dialog.loaded, timeout=30_000).wait()
         assert dialog.sources_list.count() == 1 and "Berlin" in dialog.sources_list.item(0).text()
+        assert "held for your confirmation" in dialog.meta.text()
         dialog.close()
         with qtbot.waitSignal(held.listed, timeout=30_000) as relisted:  # re-read from Changes
             with qtbot.waitSignal(held.decided, timeout=30_000) as decided:

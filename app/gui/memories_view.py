@@ -34,7 +34,7 @@ from app.gui.memory_dialog import MemoryDialog, when
 from app.gui.ops import OpContext
 from app.gui.store_ops import StoreOps
 from core.changes import Changes
-from core.desktop import MemoryQuery, is_pinned, memory_time
+from core.desktop import MemoryQuery, is_held, is_pinned, memory_time
 from core.records import Memory, MemoryId, MemoryStatus, MemoryType, utcnow
 from core.service import Service
 
@@ -201,7 +201,7 @@ class MemoryTab(QWidget):
                 memory.text.replace("\n", " "),
                 when(memory_time(memory)),
                 f"{memory.strength:.2f}",
-                memory.status.value,
+                memory.status.value + (" · to confirm" if is_held(memory) else ""),
             ]
             if self.memory_type is MemoryType.VAULT:
                 cells.append(MASKED)

@@ -34,7 +34,7 @@ from app.gui.errors import describe
 from app.gui.ops import OpContext
 from app.gui.store_ops import StoreOps
 from core.changes import Changes
-from core.desktop import Frame, is_pinned, memory_time
+from core.desktop import Frame, is_held, is_pinned, memory_time
 from core.records import Event, EventKind, HistoryRow, Memory, MemoryId, MemoryStatus, MemoryType
 from core.retrieval.private import is_private
 from core.service import Service
@@ -273,11 +273,18 @@ class MemoryDialog(QDialog):
     def _show(self, detail: MemoryDetail) -> None:
         self.detail = detail
         memory = detail.memory
-        pinned = " · pinned" if is_pinned(memory) else ""
-        private = " · private" if is_private(memory) else ""
+        marks = "".join(
+            f" · {mark}"
+            for mark, shown in (
+                ("pinned", is_pinned(memory)),
+                ("private", is_private(memory)),
+                ("held for your confirmation (Memories ▸ To confirm)", is_held(memory)),
+            )
+            if shown
+        )
         self.meta.setText(
             f"<b>{memory.type.value}</b> · {memory.id} · version {memory.version} · "
-            f"{memory.status.value}{pinned}{private} · strength {memory.strength:.2f} · "
+            f"{memory.status.value}{marks} · strength {memory.strength:.2f} · "
             f"importance {memory.importance:.2f} · {when(memory_time(memory))}"
         )
         self.editor.setPlainText(memory.text)
