@@ -1,12 +1,13 @@
 """What the desktop app's views ask of the core, as plain records: a memory browse query
 (filters and sort), a timeline frame, the plan of a time-range deletion, the figures of
-the insights view and the ask log. The verbs that fill them are Service's (its
+the insights view (consolidation runs among them), a fact held for the user's
+confirmation, and the ask log. The verbs that fill them are Service's (its
 ``desktop app`` section); the filtering and sorting here are pure, so they are tested
 without a store."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -127,6 +128,50 @@ class RangeDeletion:
 
 
 @dataclass(frozen=True)
+class RunPoint:
+    """One finished consolidation run as the insights view plots it: when it ended, the
+    changes it made and the active memory's size in tokens before and after it."""
+
+    run_id: str
+    finished_at: datetime
+    merged: int = 0
+    summarised: int = 0
+    superseded: int = 0
+    archived: int = 0
+    held: int = 0  # facts held for the user's confirmation
+    tokens_before: int = 0
+    tokens_after: int = 0
+
+    @property
+    def changes(self) -> int:
+        """Memories the run merged, summarised, superseded or archived."""
+        return self.merged + self.summarised + self.superseded + self.archived
+
+    @classmethod
+    def of_report(
+        cls, run_id: str, finished_at: datetime, report: Mapping[str, object]
+    ) -> RunPoint:
+        """From a run's stored JSON report (`ConsolidationReport.to_json`); a count the
+        report lacks (an older run's report) is 0."""
+
+        def count(name: str) -> int:
+            value = report.get(name, 0)
+            return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+        return cls(
+            run_id,
+            finished_at,
+            merged=count("merged"),
+            summarised=count("summarised"),
+            superseded=count("superseded"),
+            archived=count("archived"),
+            held=count("held"),
+            tokens_before=count("tokens_before"),
+            tokens_after=count("tokens_after"),
+        )
+
+
+@dataclass(frozen=True)
 class Insights:
     """The insights view's figures."""
 
@@ -137,7 +182,7 @@ class Insights:
     budget_bytes: int
     oldest_frame: datetime | None
     newest_frame: datetime | None
-    consolidation_runs: list[tuple[datetime, int]] = field(default_factory=list)
+    consolidation_runs: list[RunPoint] = field(default_factory=list)  # oldest first
 
     @property
     def days_of_history(self) -> float | None:
@@ -148,6 +193,26 @@ class Insights:
         if span < 1 / 24:
             return None
         return self.budget_bytes / (self.media_bytes / span)
+
+
+def is_held(memory: Memory) -> bool:
+    """Whether consolidation holds this fact for the user's confirmation (a new source
+    against established ones: core/consolidate/contradictions.py)."""
+    return memory.fields.get("needs_confirmation") == "true"
+
+
+def contradicted_ids(memory: Memory) -> tuple[MemoryId, ...]:
+    """The facts a held fact disagrees with, as consolidation named them."""
+    return tuple(MemoryId(i) for i in memory.fields.get("contradicts", "").split(",") if i)
+
+
+@dataclass(frozen=True)
+class HeldFact:
+    """A fact held for confirmation and the established facts it contradicts (those
+    still active). Confirming it supersedes them; rejecting it deletes it."""
+
+    fact: Memory
+    contradicts: tuple[Memory, ...]
 
 
 @dataclass(frozen=True)

@@ -42,10 +42,14 @@ from core.desktop import (
     ASK_SOURCE,
     AskTurn,
     Frame,
+    HeldFact,
     Insights,
     MemoryQuery,
     RangeDeletion,
+    RunPoint,
+    contradicted_ids,
     filter_and_sort,
+    is_held,
     is_pinned,
     memory_time,
     pair_ask_turns,
@@ -85,6 +89,7 @@ from core.store.lock import DataDirLock
 from core.store.paths import StorePaths
 from core.store.runs import ConsolidationRun
 from core.store.vault import question_names_entry
+from core.store.write import StoreWrite
 from gpu.offload_plan import OffloadPlan
 from models.embedder import Embedder
 from models.llm import LLM, JsonLLM
@@ -708,6 +713,78 @@ class Service:
                 memory, pinned, "pinned by the user" if pinned else "unpinned by the user"
             )
 
+    def held_facts(self) -> list[HeldFact]:
+        """The facts consolidation holds for the user's confirmation, newest first, each
+        with the active facts it contradicts (see `_contradicted`)."""
+        active = self.store.list_memories(MemoryType.SEMANTIC)
+        by_id = {m.id: m for m in active}
+
+        def against(fact: Memory) -> tuple[Memory, ...]:
+            if named := contradicted_ids(fact):
+                return tuple(by_id[i] for i in named if i in by_id)
+            key = fact.fields.get("key")
+            return tuple(m for m in active if key and m.fields.get("key") == key and not is_held(m))
+
+        held = sorted(filter(is_held, active), key=memory_time, reverse=True)
+        return [HeldFact(fact, against(fact)) for fact in held]
+
+    def _contradicted(self, tx: StoreWrite, fact: Memory) -> list[Memory]:
+        """The active facts a held fact contradicts: those consolidation named, else
+        (a fact held before it named them) the active facts with the same key."""
+        named = contradicted_ids(fact)
+        if named:
+            olds = [tx.memories.get(i) for i in named if tx.memories.exists(i)]
+        elif key := fact.fields.get("key"):
+            olds = tx.memories.find_active_by_field(MemoryType.SEMANTIC, "key", key)
+        else:
+            olds = []
+        return [m for m in olds if m.status is MemoryStatus.ACTIVE and not is_held(m)]
+
+    @staticmethod
+    def _require_held(fact: Memory) -> None:
+        if fact.status is not MemoryStatus.ACTIVE or not is_held(fact):
+            raise RememoraError(f"{fact.id} is not a fact held for confirmation")
+
+    def confirm_fact(self, memory_id: MemoryId) -> Memory:
+        """The user confirms a held fact: it becomes current (no longer held; version + 1)
+        and supersedes the facts it contradicts, each with its history row (actor
+        ``user``); the index follows."""
+        with self.store.write(actor="user") as tx:
+            fact = tx.memories.get(memory_id)
+            self._require_held(fact)
+            olds = self._contradicted(tx, fact)
+            confirmed = tx.memories.update(
+                fact,
+                fact.text,
+                {"needs_confirmation": "false"},
+                (),
+                f"confirmed by the user over {len(olds)} contradicting fact(s)",
+            )
+            retired = [
+                tx.memories.retire(
+                    old,
+                    confirmed,
+                    f"contradicted by {confirmed.id}, which the user confirmed: "
+                    f"{old.fields.get('value', '')!r} -> {confirmed.fields.get('value', '')!r}",
+                )
+                for old in olds
+            ]
+        for memory in (*retired, confirmed):
+            self._reindex(memory)
+        return confirmed
+
+    def reject_fact(self, memory_id: MemoryId) -> Memory:
+        """The user rejects a held fact: it is deleted (its history stays, it leaves
+        search and the index) and the facts it contradicted stay as they are."""
+        with self.store.write(actor="user") as tx:
+            fact = tx.memories.get(memory_id)
+            self._require_held(fact)
+            rejected = tx.memories.delete(
+                fact, "rejected by the user: the established fact(s) it contradicts stay"
+            )
+        self._reindex(rejected)
+        return rejected
+
     def _frame_location(self, event: Event) -> Path | None:
         """Where a screen event's image is: the kept frame (sealed; None once the storage
         budget deleted it) or, for a replayed frame, its source file."""
@@ -884,7 +961,8 @@ class Service:
 
     def insights(self) -> Insights:
         """Memories per type per day (the day each happened), capture by app and by hour,
-        media against the budget."""
+        media against the budget, and the consolidation runs that finished and stand
+        (not undone), oldest first."""
         per_day: dict[MemoryType, dict[date, int]] = {t: {} for t in MemoryType}
         for memory in self.store.list_memories(None):
             day = memory_time(memory).astimezone().date()  # when it happened
@@ -907,7 +985,16 @@ class Service:
             int(self.settings.capture.media_budget_gb * 1e9),
             min(kept) if kept else None,
             max(kept) if kept else None,
+            self._run_points(),
         )
+
+    def _run_points(self) -> list[RunPoint]:
+        points = [
+            RunPoint.of_report(run.id, run.finished_at, run.report)
+            for run in self.store.consolidation_runs()
+            if run.status == "done" and run.finished_at is not None
+        ]
+        return sorted(points, key=lambda point: point.finished_at)
 
     def offload_plan(self) -> OffloadPlan:
         """How the configured model runs on this machine, and why (may assemble the

@@ -1,6 +1,6 @@
 """Sleep-time consolidation on real components (the tiny LLM, the real embedder, Chroma
 in a temp dir): duplicates merge with history, a newer fact supersedes an older one (or
-is held when established sources disagree), a week of episodes rolls into day
+is held when established sources disagree, until the user confirms it), a week of episodes rolls into day
 summaries, unused memories are archived and found when asked for, a dry run changes
 nothing, an undo restores the exact prior state, the index included, and a question
 asked during a run is answered before the run ends."""
@@ -154,6 +154,10 @@ def test_newer_job_supersedes_the_older_one(svc: Service, clock: Clock) -> None:
     assert old.status is MemoryStatus.SUPERSEDED and old.successor_id == globex.id
     row = svc.history(acme.id)[-1]
     assert row.actor == "consolidator" and "contradicted by newer" in row.reason
+    [point] = svc.insights().consolidation_runs  # what the insights view plots
+    assert (point.run_id, point.superseded, point.changes) == (report.run_id, 1, 1)
+    assert (point.tokens_before, point.tokens_after) == (report.tokens_before, report.tokens_after)
+    assert point.tokens_before > 0
 
 
 def test_one_new_source_against_established_ones_is_held(svc: Service, clock: Clock) -> None:
@@ -167,6 +171,16 @@ def test_one_new_source_against_established_ones_is_held(svc: Service, clock: Cl
     assert svc.get(porto.id).status is MemoryStatus.ACTIVE
     held = svc.get(berlin.id)
     assert held.status is MemoryStatus.ACTIVE and held.fields["needs_confirmation"] == "true"
+    assert held.fields["contradicts"] == porto.id
+    [waiting] = svc.held_facts()  # what the desktop app's "To confirm" tab lists
+    assert waiting.fact.id == berlin.id and [m.id for m in waiting.contradicts] == [porto.id]
+    svc.confirm_fact(berlin.id)  # the user says Berlin is right
+    old = svc.get(porto.id)
+    assert old.status is MemoryStatus.SUPERSEDED and old.successor_id == berlin.id
+    clock.now += timedelta(days=1)
+    again = svc.consolidate()  # a confirmed fact is not held again
+    assert again.held == 0 and svc.held_facts() == []
+    assert svc.get(berlin.id).status is MemoryStatus.ACTIVE
 
 
 def _week(service: Service, days: int) -> list[list[str]]:

@@ -2,7 +2,8 @@
 drawn screen frames, raw records, typed memories, a vault entry; real Chroma and
 embedder, no LLM): browsing with hybrid search and filters, the user's edits, pins and
 deletes (history with actor ``user``, the index follows), the ask log, deleting a time
-range, the timeline, insights and saving settings."""
+range, the timeline, insights (consolidation runs among them), confirming or rejecting a
+fact consolidation held, and saving settings."""
 
 from __future__ import annotations
 
@@ -12,11 +13,13 @@ from pathlib import Path
 import pytest
 
 from core.answering.answer import Answer
-from core.desktop import MemoryQuery, filter_and_sort, is_pinned
+from core.consolidate.report import ConsolidationReport
+from core.desktop import MemoryQuery, RunPoint, filter_and_sort, is_held, is_pinned
 from core.errors import RememoraError, SettingsError
-from core.records import EventKind, MemoryStatus, MemoryType
+from core.records import EventKind, Memory, MemoryStatus, MemoryType
 from core.service import Service
 from core.settings import load_settings
+from tests.held_facts import T0, fact, finished_run, hold
 
 
 @pytest.fixture
@@ -176,3 +179,76 @@ def test_filter_and_sort_keeps_the_search_order_and_puts_pins_first(demo: Servic
         MemoryType.SEMANTIC, until=min(m.event_time for m in memories if m.event_time)
     )
     assert len(filter_and_sort(memories, old)) == 1
+
+
+def test_insights_plot_the_runs_that_finished_and_stand(service: Service) -> None:
+    assert service.insights().consolidation_runs == []
+    first = ConsolidationReport("run-1", merged=2, summarised=1, superseded=1, archived=3)
+    first.held, first.tokens_before, first.tokens_after = 1, 900, 700
+    finished_run(service, "run-1", first)
+    finished_run(service, "run-2", ConsolidationReport("run-2", merged=5), status="undone")
+    finished_run(service, "run-3", ConsolidationReport("run-3", archived=4), status="failed")
+    finished_run(
+        service, "run-4", ConsolidationReport("run-4", tokens_before=700, tokens_after=650)
+    )
+    runs = service.insights().consolidation_runs
+    assert [r.run_id for r in runs] == ["run-1", "run-4"]  # undone and failed runs left out
+    one, four = runs
+    assert (one.merged, one.summarised, one.superseded, one.archived, one.held) == (2, 1, 1, 3, 1)
+    assert (one.tokens_before, one.tokens_after, one.changes) == (900, 700, 7)
+    assert (four.tokens_before, four.tokens_after, four.changes) == (700, 650, 0)
+    assert one.finished_at <= four.finished_at and four.finished_at.tzinfo is not None
+    old = RunPoint.of_report("old", four.finished_at, {"merged": 3, "tokens_before": "n/a"})
+    assert (old.merged, old.tokens_before, old.archived) == (3, 0, 0)  # a count it lacks: 0
+
+
+def _priya_moves(service: Service, named: bool = True) -> tuple[Memory, Memory]:
+    """Porto said twice, then Berlin once: Berlin held against Porto."""
+    porto = fact(service, "Priya lives in Porto.", "city", "Porto", said_times=2)
+    berlin = fact(service, "Priya lives in Berlin.", "city", "Berlin", T0 + timedelta(days=9))
+    held = hold(service, berlin, [porto], named)
+    service.record_events()  # the raw records, and the index follows the ledger
+    return service.get(porto.id), held
+
+
+def test_confirming_a_held_fact_supersedes_what_it_contradicts(service: Service) -> None:
+    porto, berlin = _priya_moves(service)
+    [held] = service.held_facts()
+    assert held.fact == berlin and held.contradicts == (porto,)
+    assert {porto.id, berlin.id} <= set(service.runtime.index.entries(MemoryType.SEMANTIC))
+    assert any(h.memory.id == porto.id for h in service.search("Where does Priya live?"))
+    confirmed = service.confirm_fact(berlin.id)
+    assert confirmed.status is MemoryStatus.ACTIVE and confirmed.version == berlin.version + 1
+    assert not is_held(confirmed) and confirmed.text == berlin.text
+    last = service.history(berlin.id)[-1]
+    assert (last.op, last.actor) == ("UPDATE", "user") and "confirmed by the user" in last.reason
+    old = service.get(porto.id)
+    assert old.status is MemoryStatus.SUPERSEDED and old.successor_id == berlin.id
+    retired = service.history(porto.id)[-1]
+    assert (retired.op, retired.actor) == ("SUPERSEDE", "user")
+    assert "'Porto' -> 'Berlin'" in retired.reason
+    assert service.held_facts() == []
+    entries = service.runtime.index.entries(MemoryType.SEMANTIC)
+    assert porto.id not in entries and berlin.id in entries
+    assert all(h.memory.id != porto.id for h in service.search("Where does Priya live?"))
+    with pytest.raises(RememoraError, match="not a fact held for confirmation"):
+        service.confirm_fact(berlin.id)
+
+
+def test_rejecting_a_held_fact_deletes_it_and_keeps_what_it_contradicts(
+    service: Service,
+) -> None:
+    porto, berlin = _priya_moves(service, named=False)  # held before the ids were recorded
+    [held] = service.held_facts()
+    assert held.contradicts == (porto,)  # found by its key
+    rejected = service.reject_fact(berlin.id)
+    assert rejected.status is MemoryStatus.DELETED
+    last = service.history(berlin.id)[-1]
+    assert (last.op, last.actor) == ("DELETE", "user") and "rejected by the user" in last.reason
+    assert service.get(porto.id) == porto  # untouched
+    assert service.held_facts() == []
+    assert berlin.id not in service.runtime.index.entries(MemoryType.SEMANTIC)
+    assert all(h.memory.id != berlin.id for h in service.search("Where does Priya live?"))
+    with pytest.raises(RememoraError, match="not a fact held for confirmation"):
+        service.reject_fact(porto.id)
+    assert service.get(porto.id) == porto  # refused: nothing changed

@@ -12,7 +12,8 @@ ingest's next model call. When it ends, the memory types it wrote go out as `Cha
 It also owns the sleep-time consolidation schedule (core's, on its own thread; see
 core/consolidate/schedule.py): started with it when ``[consolidation] enabled``, told of
 the user's input by :meth:`note_activity`, stopped by :meth:`stop`. A run's outcome is a
-status line.
+status line, and the memories it may have changed (every type) go out as `Changes`, so
+the memories view, its held facts and the insights' runs re-read.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from app.gui.store_ops import StoreOps
 from core.changes import Changes
 from core.consolidate.report import ConsolidationReport
 from core.ingest.pipeline import IngestReport
+from core.records import MemoryType
 from core.service import Service
 
 
@@ -34,6 +36,7 @@ class BackgroundIngest(QObject):
     progressed = Signal(str)  # a status line while it runs
     finished = Signal(object)  # IngestReport, or the error
     checked = Signal(bool)  # a due check found work and started an ingest, or did not
+    consolidated = Signal(object)  # a scheduled run's ConsolidationReport, or its error
 
     def __init__(self, service: Service, ops: StoreOps, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -49,6 +52,7 @@ class BackgroundIngest(QObject):
         self.timer.timeout.connect(self.maybe_start)
         if settings.background_interval_s > 0:
             self.timer.start()
+        self.consolidated.connect(self._announce_consolidation)  # queued: the UI thread
         self.consolidation = service.consolidation_schedule(self._on_consolidated)
         if service.settings.consolidation.enabled:
             self.consolidation.start()
@@ -69,6 +73,12 @@ class BackgroundIngest(QObject):
             self.progressed.emit(f"Consolidation ({trigger}): {result.summary()}")
         elif isinstance(result, BaseException):
             self.progressed.emit(f"Consolidation ({trigger}) stopped: {describe(result)}")
+        self.consolidated.emit(result)
+
+    def _announce_consolidation(self, _result: object) -> None:
+        """A run (even a stopped one, which may have written part of its work) may have
+        changed memories of any type."""
+        self.ops.announce(Changes.of_memories(set(MemoryType)), self)
 
     def _due(self) -> bool:
         idle = time.monotonic() - self._last_activity >= self.idle_s

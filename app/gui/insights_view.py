@@ -1,7 +1,8 @@
 """Insights: plots drawn with pyqtgraph (Qt-native, no browser): memories per type over
 time, capture activity by app and by hour, storage used against the budget with the days
-of history it holds, and consolidation runs (an empty state until consolidation exists).
-The figures are one query op (`Service.insights`); the view re-reads them on changes."""
+of history it holds, and the consolidation runs (the active memory's tokens before and
+after each run, and what each run changed). The figures are one query op
+(`Service.insights`); the view re-reads them on changes."""
 
 from __future__ import annotations
 
@@ -9,13 +10,21 @@ import math
 
 import pyqtgraph as pg
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QGridLayout, QGroupBox, QLabel, QProgressBar, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QGridLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QVBoxLayout,
+    QWidget,
+)
 
 from app.gui.errors import describe
 from app.gui.ops import OpContext
 from app.gui.store_ops import StoreOps
 from core.changes import Changes
-from core.desktop import Insights
+from core.desktop import Insights, RunPoint
 from core.records import MemoryType
 from core.service import Service
 
@@ -28,6 +37,15 @@ COLOURS = {
     MemoryType.VAULT: "#636e72",
 }
 TOP_APPS = 8
+MAX_RUNS = 30  # the latest runs plotted
+RUN_CHANGES = (  # what a run changed, as stacked bar segments
+    ("merged", "#6c5ce7"),
+    ("summarised", "#0984e3"),
+    ("superseded", "#e17055"),
+    ("archived", "#b2bec3"),
+    ("held", "#fdcb6e"),
+)
+TOKENS_BEFORE, TOKENS_AFTER = "#b2bec3", "#6c5ce7"
 
 
 def _plot(title: str) -> pg.PlotWidget:
@@ -52,6 +70,30 @@ def _whole_ticks(axis: pg.AxisItem, top: int) -> None:
 
 def _size(n: int) -> str:
     return f"{n / 1e9:.2f} GB" if n >= 1e8 else f"{n / 1e6:.1f} MB"
+
+
+def _run_ticks(plot: pg.PlotWidget, runs: list[RunPoint]) -> None:
+    """Runs along the bottom: the local day of the first run of a day, the time of
+    another run that day."""
+    step = max(1, math.ceil(len(runs) / 6))
+    ticks, day = [], None
+    for i, run in enumerate(runs):
+        local = run.finished_at.astimezone()
+        label = f"{local:%H:%M}" if local.date() == day else f"{local:%d %b}"
+        day = local.date()
+        if i % step == 0:
+            ticks.append((i, label))
+    plot.getAxis("bottom").setTicks([ticks])
+    plot.setXRange(-0.6, len(runs) - 0.4, padding=0)
+
+
+def _run_line(run: RunPoint) -> str:
+    counts = [(getattr(run, name), name) for name, _ in RUN_CHANGES]
+    changed = ", ".join(f"{n} {name}" for n, name in counts if n) or "nothing changed"
+    return (
+        f"Last consolidation {run.finished_at.astimezone():%d %b %H:%M}: {changed}; "
+        f"tokens {run.tokens_before} → {run.tokens_after}."
+    )
 
 
 def _empty(plot: pg.PlotWidget, text: str) -> None:
@@ -82,7 +124,25 @@ class InsightsView(QWidget):
         self.legend = self.per_type.addLegend(offset=(-10, 5), labelTextColor="#333")
         self.by_app = _plot("Frames captured, by app")
         self.by_hour = _plot("Frames captured, by hour of day")
-        self.consolidation = _plot("Consolidation runs")
+        self.run_tokens = _plot("Tokens of active memory, per consolidation run")
+        self.tokens_legend = self.run_tokens.addLegend(
+            offset=(10, 5), labelTextColor="#333", colCount=2
+        )
+        self.run_changes = _plot("Changes per consolidation run")
+        self.changes_legend = self.run_changes.addLegend(
+            offset=(10, 5), labelTextColor="#333", colCount=3
+        )
+        self.change_bars: dict[str, pg.BarGraphItem] = {}  # what the changes plot shows
+        self.runs_text = QLabel()
+        self.runs_text.setWordWrap(True)
+        consolidation = QWidget()
+        runs_layout = QVBoxLayout(consolidation)
+        runs_layout.setContentsMargins(0, 0, 0, 0)
+        plots = QHBoxLayout()
+        plots.addWidget(self.run_tokens)
+        plots.addWidget(self.run_changes)
+        runs_layout.addLayout(plots, 1)
+        runs_layout.addWidget(self.runs_text)
         self.storage_bar = QProgressBar()
         self.storage_bar.setTextVisible(True)
         self.storage_text = QLabel()
@@ -93,12 +153,14 @@ class InsightsView(QWidget):
         storage_layout.addWidget(self.storage_text)
         storage_layout.addStretch(1)
         self.message = QLabel()
-        grid = QGridLayout()
-        grid.addWidget(self.per_type, 0, 0, 1, 2)
-        grid.addWidget(self.by_app, 1, 0)
-        grid.addWidget(self.by_hour, 1, 1)
-        grid.addWidget(storage, 2, 0)
-        grid.addWidget(self.consolidation, 2, 1)
+        grid = QGridLayout()  # eight even columns: storage takes two, the runs six
+        grid.addWidget(self.per_type, 0, 0, 1, 8)
+        grid.addWidget(self.by_app, 1, 0, 1, 4)
+        grid.addWidget(self.by_hour, 1, 4, 1, 4)
+        grid.addWidget(storage, 2, 0, 1, 2)
+        grid.addWidget(consolidation, 2, 2, 1, 6)
+        for column in range(8):
+            grid.setColumnStretch(column, 1)
         layout = QVBoxLayout(self)
         layout.addLayout(grid, 1)
         layout.addWidget(self.message)
@@ -135,11 +197,7 @@ class InsightsView(QWidget):
         self._draw_apps(insights)
         self._draw_hours(insights)
         self._draw_storage(insights)
-        self.consolidation.clear()
-        _empty(
-            self.consolidation,
-            "No consolidation runs yet.\nThey appear here once consolidation runs.",
-        )
+        self._draw_runs(insights.consolidation_runs[-MAX_RUNS:])
         self.shown_insights.emit(insights)
 
     def _draw_types(self, insights: Insights) -> None:
@@ -224,3 +282,54 @@ class InsightsView(QWidget):
         else:
             forecast = f" At the rate so far the budget holds about {days:.0f} days of history."
         self.storage_text.setText(held + forecast)
+
+    def _draw_runs(self, runs: list[RunPoint]) -> None:
+        """Per run: the active memory's tokens before and after it (two lines), and its
+        changes (stacked bars, a segment per kind)."""
+        tokens, changes = self.run_tokens, self.run_changes
+        tokens.clear()
+        changes.clear()
+        self.tokens_legend.clear()
+        self.changes_legend.clear()
+        self.change_bars.clear()
+        if not runs:
+            _empty(tokens, "No consolidation runs yet.\nThey appear here once it runs.")
+            _empty(changes, "No consolidation runs yet.")
+            self.runs_text.setText("")
+            return
+        xs = list(range(len(runs)))
+        for label, colour, values in (
+            ("before", TOKENS_BEFORE, [r.tokens_before for r in runs]),
+            ("after", TOKENS_AFTER, [r.tokens_after for r in runs]),
+        ):
+            tokens.plot(
+                xs,
+                values,
+                pen=pg.mkPen(colour, width=2),
+                symbol="o",
+                symbolSize=7,
+                symbolBrush=colour,
+                symbolPen=None,
+                name=label,
+            )
+        _run_ticks(tokens, runs)
+        tokens.getAxis("left").setTicks(None)
+        top = max(max(r.tokens_before, r.tokens_after) for r in runs)
+        tokens.setYRange(0, max(1, top) * 1.3, padding=0)  # room for the legend
+        base = [0] * len(runs)
+        for name, colour in RUN_CHANGES:
+            heights = [getattr(r, name) for r in runs]
+            if not any(heights):
+                continue
+            bars = pg.BarGraphItem(
+                x=xs, y0=list(base), height=heights, width=0.6, brush=colour, pen=None
+            )
+            self.change_bars[name] = bars
+            changes.addItem(bars)
+            self.changes_legend.addItem(bars, name)
+            base = [b + h for b, h in zip(base, heights)]
+        _run_ticks(changes, runs)
+        changes.getAxis("left").setTicks(None)
+        _whole_ticks(changes.getAxis("left"), max(base))
+        changes.setYRange(0, max(1, max(base)) * 1.6, padding=0)  # room for the legend
+        self.runs_text.setText(_run_line(runs[-1]))

@@ -1,9 +1,10 @@
 """The memories view: one tab per memory type, searched with the real hybrid retrieval
 (`Service.browse_memories`) or listed, with sort and filters (time, source, status,
-strength). Open a memory for its history and sources; edit, pin and delete it. Core
-blocks are edited in place; vault values stay masked until revealed, after a
-confirmation. Every read and write is a store op; each tab re-reads when a change names
-its type."""
+strength). Open a memory for its history and sources; edit, pin, mark private and
+delete it. Core blocks are edited in place; vault values stay masked until revealed,
+after a confirmation. A last tab lists the facts consolidation holds for confirmation,
+with Confirm and Reject (app/gui/held_facts.py). Every read and write is a store op;
+each tab re-reads when a change names its type."""
 
 from __future__ import annotations
 
@@ -28,11 +29,12 @@ from PySide6.QtWidgets import (
 )
 
 from app.gui.errors import describe
+from app.gui.held_facts import HeldFactsTab, tab_title
 from app.gui.memory_dialog import MemoryDialog, when
 from app.gui.ops import OpContext
 from app.gui.store_ops import StoreOps
 from core.changes import Changes
-from core.desktop import MemoryQuery, is_pinned, memory_time
+from core.desktop import MemoryQuery, is_held, is_pinned, memory_time
 from core.records import Memory, MemoryId, MemoryStatus, MemoryType, utcnow
 from core.service import Service
 
@@ -199,7 +201,7 @@ class MemoryTab(QWidget):
                 memory.text.replace("\n", " "),
                 when(memory_time(memory)),
                 f"{memory.strength:.2f}",
-                memory.status.value,
+                memory.status.value + (" · to confirm" if is_held(memory) else ""),
             ]
             if self.memory_type is MemoryType.VAULT:
                 cells.append(MASKED)
@@ -396,7 +398,13 @@ class MemoriesView(QTabWidget):
             )
             self.tabs[memory_type] = tab
             self.addTab(tab, TYPE_LABELS[memory_type])
+        self.held = HeldFactsTab(service, store_ops, self)
+        self.addTab(self.held, tab_title(0))
+        self.held.count_changed.connect(
+            lambda count: self.setTabText(self.indexOf(self.held), tab_title(count))
+        )
         self._read: set[MemoryType] = set()
+        self._held_read = False
         self.currentChanged.connect(lambda _i: self.refresh_current())
         self.setCurrentIndex(1)  # episodic: what was seen and said
 
@@ -409,6 +417,9 @@ class MemoriesView(QTabWidget):
         widget = self.currentWidget()
         if not self.isVisible():
             return  # read when shown
+        if not self._held_read:  # its count shows in its tab's title from the start
+            self._held_read = True
+            self.held.refresh()
         if isinstance(widget, MemoryTab | CoreBlocks) and widget.memory_type not in self._read:
             self._read.add(widget.memory_type)
             widget.refresh()

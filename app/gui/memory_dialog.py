@@ -1,6 +1,7 @@
-"""One memory opened: its text (editable), its history (versions, who changed it and
-why) and its source events, each a link: a screen frame opens with its image and OCR
-text, a chat turn opens in its conversation. Reads and writes are store ops."""
+"""One memory opened: its text (editable), whether it is private, its history (versions,
+who changed it and why) and its source events, each a link: a screen frame opens with
+its image and OCR text, a chat turn opens in its conversation. Reads and writes are
+store ops."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from dataclasses import dataclass
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QImage, QPixmap
 from PySide6.QtWidgets import (
+    QCheckBox,
     QDialog,
     QDialogButtonBox,
     QHBoxLayout,
@@ -32,8 +34,9 @@ from app.gui.errors import describe
 from app.gui.ops import OpContext
 from app.gui.store_ops import StoreOps
 from core.changes import Changes
-from core.desktop import Frame, is_pinned, memory_time
+from core.desktop import Frame, is_held, is_pinned, memory_time
 from core.records import Event, EventKind, HistoryRow, Memory, MemoryId, MemoryStatus, MemoryType
+from core.retrieval.private import is_private
 from core.service import Service
 
 MAX_IMAGE_PX = 1600
@@ -183,10 +186,10 @@ class SourceDialog(QDialog):
 
 
 class MemoryDialog(QDialog):
-    """A memory, its history and its sources; edit, pin and delete it."""
+    """A memory, its history and its sources; edit, pin, mark private and delete it."""
 
     loaded = Signal(object)  # MemoryDetail, or the error
-    saved = Signal(object)  # the Memory after an edit, pin or delete, or the error
+    saved = Signal(object)  # the Memory after an edit, pin, private mark or delete, or the error
     source_opened = Signal(object)  # the SourceDialog
 
     def __init__(
@@ -210,6 +213,11 @@ class MemoryDialog(QDialog):
         self.save_button = QPushButton("Save edit")
         self.pin_button = QPushButton("Pin")
         self.delete_button = QPushButton("Delete")
+        self.private_box = QCheckBox("Private")
+        self.private_box.setToolTip(
+            "A private memory is used only to answer a question that names its subject"
+        )
+        self.private_box.setEnabled(False)  # until the memory is read
         self.message = QLabel()
         self.history_table = QTableWidget(0, 5)
         self.history_table.setHorizontalHeaderLabels(["When", "Change", "Who", "Version", "Why"])
@@ -223,6 +231,7 @@ class MemoryDialog(QDialog):
         buttons.addWidget(self.save_button)
         buttons.addWidget(self.pin_button)
         buttons.addWidget(self.delete_button)
+        buttons.addWidget(self.private_box)
         buttons.addStretch(1)
         buttons.addWidget(self.message)
         layout = QVBoxLayout(self)
@@ -239,6 +248,7 @@ class MemoryDialog(QDialog):
         self.save_button.clicked.connect(self.save_edit)
         self.pin_button.clicked.connect(self.toggle_pin)
         self.delete_button.clicked.connect(self.confirm_delete)
+        self.private_box.clicked.connect(self.set_private)  # the user's click, not a reload
         store_ops.changed.connect(self._on_changes)
         self.reload()
 
@@ -263,10 +273,18 @@ class MemoryDialog(QDialog):
     def _show(self, detail: MemoryDetail) -> None:
         self.detail = detail
         memory = detail.memory
-        pinned = " · pinned" if is_pinned(memory) else ""
+        marks = "".join(
+            f" · {mark}"
+            for mark, shown in (
+                ("pinned", is_pinned(memory)),
+                ("private", is_private(memory)),
+                ("held for your confirmation (Memories ▸ To confirm)", is_held(memory)),
+            )
+            if shown
+        )
         self.meta.setText(
             f"<b>{memory.type.value}</b> · {memory.id} · version {memory.version} · "
-            f"{memory.status.value}{pinned} · strength {memory.strength:.2f} · "
+            f"{memory.status.value}{marks} · strength {memory.strength:.2f} · "
             f"importance {memory.importance:.2f} · {when(memory_time(memory))}"
         )
         self.editor.setPlainText(memory.text)
@@ -277,6 +295,8 @@ class MemoryDialog(QDialog):
         self.pin_button.setEnabled(active)
         self.pin_button.setText("Unpin" if is_pinned(memory) else "Pin")
         self.delete_button.setEnabled(active)
+        self.private_box.setChecked(is_private(memory))
+        self.private_box.setEnabled(active)
         self.history_table.setRowCount(len(detail.history))
         for row, entry in enumerate(detail.history):
             version = (entry.after or {}).get("version", "")
@@ -329,6 +349,9 @@ class MemoryDialog(QDialog):
 
         def failed(error: BaseException) -> None:
             self.message.setText(describe(error))
+            if self.detail is not None:  # the box says again what the memory is
+                self.private_box.setChecked(is_private(self.detail.memory))
+                self.private_box.setEnabled(self.detail.memory.status is MemoryStatus.ACTIVE)
             self.saved.emit(error)
 
         self.store_ops.write(
@@ -352,6 +375,14 @@ class MemoryDialog(QDialog):
         memory = self.detail.memory
         pinned = not is_pinned(memory)
         self._write(lambda _c: self.service.pin_memory(memory.id, pinned), memory.type)
+
+    def set_private(self, private: bool) -> None:
+        """Mark the memory private (or not), as the box now says."""
+        if self.detail is None:
+            return
+        memory = self.detail.memory
+        self.private_box.setEnabled(False)  # until the write is done and the memory re-read
+        self._write(lambda _c: self.service.set_private(memory.id, private), memory.type)
 
     def confirm_delete(self) -> None:
         if self.detail is None:

@@ -118,6 +118,11 @@ class StoreOps(QObject):
 
         return runner.start(fn, succeeded, failed, on_token=on_token, on_progress=on_progress)
 
+    def announce(self, changes: Changes, initiator: object | None = None) -> None:
+        """Broadcast what a write outside these ops changed (a scheduled consolidation
+        run, on core's own thread); call it on the UI thread."""
+        self._announce(changes, initiator)
+
     def _announce(self, changes: Changes, initiator: object | None) -> None:
         if changes and not self._closed and isValid(self):
             self.changed.emit(changes, initiator)

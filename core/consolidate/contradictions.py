@@ -7,8 +7,10 @@ facts about the same subject: it contradicts one when their attributes mean the 
 statements are close (cosine >= ``conflict_similarity``) and the values differ. The
 newer source wins and the older fact is superseded by it, with history. When several
 established sources (ATTESTED source events or more, on the older side) disagree with
-one new source, the new fact is held instead: its field ``needs_confirmation`` is set and
-nothing is superseded until the user confirms.
+one new source, the new fact is held instead: its field ``needs_confirmation`` is set,
+its field ``contradicts`` names the facts it disagrees with (comma-separated ids), and
+nothing is superseded until the user confirms it (`Service.confirm_fact`: the held fact
+then supersedes them) or rejects it (`Service.reject_fact`: it is deleted, they stay).
 """
 
 from __future__ import annotations
@@ -116,7 +118,10 @@ def run(ctx: RunContext) -> None:
                 tx.memories.update(
                     newer,
                     newer.text,
-                    {"needs_confirmation": "true"},
+                    {
+                        "needs_confirmation": "true",
+                        "contradicts": ",".join(m.id for m in c.older),
+                    },
                     (),
                     ctx.reason(
                         f"disagrees with {len(c.older)} established fact(s): held for confirmation"

@@ -3,7 +3,7 @@
 Candidates are pairs whose embeddings are close (cosine >= ``merge_similarity``); the
 check that they say the same thing: the same numbers, and for facts with a value the
 same value (a different value is a contradiction, see contradictions.py). Each group
-keeps its oldest memory, with the fullest text and the union of every member's sources;
+keeps its oldest memory (the first to happen), with the fullest text and the union of every member's sources;
 the others are superseded by it, with history.
 """
 
@@ -68,7 +68,13 @@ def _groups(ctx: RunContext, memory_type: MemoryType) -> list[list[Memory]]:
     for memory_id in parent:
         if memory_id in found and found[memory_id].status is MemoryStatus.ACTIVE:
             groups.setdefault(find(memory_id), []).append(found[memory_id])
-    return [sorted(g, key=lambda m: (m.created_at, m.id)) for g in groups.values() if len(g) > 1]
+    return [sorted(g, key=_age) for g in groups.values() if len(g) > 1]
+
+
+def _age(memory: Memory) -> tuple[object, ...]:
+    """Oldest first: when it happened, then when it was written (memories written in
+    one moment, as a batch or a test clock writes them, would tie on that alone)."""
+    return (memory.event_time or memory.created_at, memory.created_at, memory.id)
 
 
 def run(ctx: RunContext) -> None:
