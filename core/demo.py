@@ -1,12 +1,14 @@
 """A small demo store for `rememora gui --screenshots` and for looking at the app: a few
 days of invented chat turns and screen frames (drawn here, generic), their raw episodic
 records, a few typed memories of each kind written by the actor ``demo`` (no model
-needed), and a vault entry filed by the write path's own detector. Nothing here comes
-from a benchmark."""
+needed), a vault entry filed by the write path's own detector, a changed fact that
+consolidation holds for confirmation, and the log of two earlier consolidation runs (their
+figures invented, as the rest is). Nothing here comes from a benchmark."""
 
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -20,6 +22,7 @@ from core.records import EventKind, MemoryType, NewEvent, NewMemory
 
 if TYPE_CHECKING:
     from core.service import Service
+    from core.store.write import StoreWrite
 
 USER = "Sam"
 # (days ago, hour, minute, speaker, text)
@@ -234,4 +237,68 @@ def fill_demo(service: Service, now: datetime) -> None:
             ),
             reason="demo data",
         )
+        _held_fact(tx, at)
+    marks = service.store.marks()
+    with service.store.write(actor="consolidation") as tx:
+        for run_id, days, report in RUNS:
+            tx.runs.start(run_id, *marks, at=at(days, 3, 0))
+            tx.runs.finish(run_id, "done", report, at=at(days, 3, 4))
     sync_index(service.store, runtime.index, runtime.embedder)
+
+
+# (run id, days ago, report): two nights of sleep-time consolidation as the insights plot it
+RUNS: tuple[tuple[str, int, dict[str, object]], ...] = (
+    (
+        "c-demo0001",
+        2,
+        {
+            "merged": 2,
+            "summarised": 3,
+            "superseded": 1,
+            "archived": 0,
+            "held": 0,
+            "tokens_before": 1840,
+            "tokens_after": 1510,
+        },
+    ),
+    (
+        "c-demo0002",
+        1,
+        {
+            "merged": 1,
+            "summarised": 2,
+            "superseded": 0,
+            "archived": 1,
+            "held": 1,
+            "tokens_before": 1690,
+            "tokens_after": 1545,
+        },
+    ),
+)
+
+
+def _held_fact(tx: StoreWrite, at: Callable[[int, int, int], datetime]) -> None:
+    """An established fact and a newer one that disagrees with it, held for the user."""
+    key = {"subject": USER, "attribute": "book club day", "key": "sam|book club day"}
+    old = tx.memories.add(
+        NewMemory(
+            MemoryType.SEMANTIC,
+            f"{USER}'s book club meets on Tuesday evenings.",
+            at(20, 12, 0),
+            (),
+            {**key, "value": "Tuesday"},
+            importance=0.6,
+        ),
+        reason="demo data",
+    )
+    tx.memories.add(
+        NewMemory(
+            MemoryType.SEMANTIC,
+            f"{USER}'s book club now meets on Wednesday evenings.",
+            at(0, 8, 31),
+            (),
+            {**key, "value": "Wednesday", "needs_confirmation": "true", "contradicts": old.id},
+            importance=0.6,
+        ),
+        reason="demo data: held for confirmation",
+    )

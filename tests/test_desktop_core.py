@@ -149,7 +149,9 @@ def test_insights_count_what_the_store_holds(demo: Service) -> None:
     assert sum(n for _, n in insights.frames_by_app) == 6
     assert insights.frames_by_app[0] == ("firefox", 3)
     assert sum(insights.frames_by_hour) == 6
-    assert sum(n for _, n in insights.memories_per_day[MemoryType.SEMANTIC]) == 3
+    assert sum(n for _, n in insights.memories_per_day[MemoryType.SEMANTIC]) == 5  # 1 held
+    assert [p.run_id for p in insights.consolidation_runs] == ["c-demo0001", "c-demo0002"]
+    assert [len(h.contradicts) for h in demo.held_facts()] == [1]
     assert insights.media_bytes > 0 and insights.budget_bytes == 5_000_000_000
     assert insights.days_of_history is not None and insights.days_of_history > 0
 

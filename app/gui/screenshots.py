@@ -1,6 +1,7 @@
 """`rememora gui --screenshots DIR [--question Q]`: build a small demo store in a
 temporary directory (core/demo.py: invented, generic data), open each main view on it
-(Ask with an answer and its citations, a cited source, Memories, a memory's history,
+(Ask with an answer and its citations, a cited source, Memories, the facts held for
+confirmation, a memory's history,
 Timeline, Insights, Settings, the first run), save one PNG per view into DIR, and exit.
 The user's own store is not opened; the demo shares its model files (``models/``).
 Used for the README's pictures and to look at the app without a person."""
@@ -132,6 +133,11 @@ def _save_views(service: Service, folder: Path, question: str) -> list[Path]:
         window.memories_view.setCurrentWidget(tab)
         _wait(tab.listed, tab.refresh, 30_000)
         _save(window, folder / "memories.png", saved)
+        # Memories: the facts held for confirmation
+        held = window.memories_view.held
+        window.memories_view.setCurrentWidget(held)
+        _wait(held.listed, held.refresh, 30_000)
+        _save(window, folder / "held-facts.png", saved)
         # A memory's history, after a correction by the user
         target = next(m for m in tab.shown if "Okafor" in m.text)
         service.edit_memory(target.id, target.text.replace("9:30", "10:00"), "moved by the dentist")

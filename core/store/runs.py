@@ -75,7 +75,9 @@ class RunLog:
         return int(event), int(history)
 
     # -- writes (inside a unit of work) ------------------------------------------------
-    def start(self, run_id: str, last_event_id: int, last_history_id: int) -> None:
+    def start(
+        self, run_id: str, last_event_id: int, last_history_id: int, at: datetime | None = None
+    ) -> None:
         """Log a new run. A run still logged as running was cut off (one process owns the
         store, and runs one at a time): it is marked ``interrupted``, its committed steps
         stand and it can be undone like a finished run."""
@@ -85,13 +87,16 @@ class RunLog:
         self._db.execute(
             "INSERT INTO consolidation_runs(id, started_at, last_event_id, last_history_id)"
             " VALUES (?, ?, ?, ?)",
-            (run_id, to_iso(self._clock()), last_event_id, last_history_id),
+            (run_id, to_iso(at or self._clock()), last_event_id, last_history_id),
         )
 
-    def finish(self, run_id: str, status: str, report: dict[str, object]) -> None:
+    def finish(
+        self, run_id: str, status: str, report: dict[str, object], at: datetime | None = None
+    ) -> None:
+        """``at``: when it ended (default: now; the demo store dates its runs)."""
         self._db.execute(
             "UPDATE consolidation_runs SET status = ?, finished_at = ?, report = ? WHERE id = ?",
-            (status, to_iso(self._clock()), dumps(report), run_id),
+            (status, to_iso(at or self._clock()), dumps(report), run_id),
         )
 
     def set_status(self, run_id: str, status: str) -> None:

@@ -16,6 +16,7 @@ VIEWS = (
     "ask",
     "source",
     "memories",
+    "held-facts",
     "memory-history",
     "timeline",
     "insights",
