@@ -284,7 +284,7 @@ def _held_fact(tx: StoreWrite, at: Callable[[int, int, int], datetime]) -> None:
         NewMemory(
             MemoryType.SEMANTIC,
             f"{USER}'s book club meets on Tuesday evenings.",
-            at(20, 12, 0),
+            at(1, 20, 30),
             (),
             {**key, "value": "Tuesday"},
             importance=0.6,

@@ -26,10 +26,10 @@ from core.records import (
     MemoryStatus,
     MemoryType,
     NewEvent,
-    NewMemory,
 )
 from core.service import Service
 from tests.conftest import TEST_SETTINGS, run_cli
+from tests.held_facts import fact as extracted_fact
 
 pytestmark = pytest.mark.llm
 
@@ -71,28 +71,7 @@ def fact(
 ) -> Memory:
     """A fact as the extractor writes it, from ``said_times`` turns of Priya's saying it
     (each its own event, an hour apart, so none forms a session to summarise)."""
-    ids = service.add_events(
-        [
-            NewEvent(EventKind.CHAT, statement, at + timedelta(hours=i), "Priya", "chat")
-            for i in range(said_times)
-        ]
-    )
-    with service.store.write(actor="extractor") as tx:
-        memory = tx.memories.add(
-            NewMemory(
-                MemoryType.SEMANTIC,
-                statement,
-                at,
-                tuple(ids),
-                {
-                    "subject": subject,
-                    "attribute": attribute,
-                    "value": value,
-                    "key": f"{normalize(subject)}|{normalize(attribute)}",
-                },
-            ),
-            "extracted",
-        )
+    memory = extracted_fact(service, statement, attribute, value, at, said_times, subject)
     service.record_events()  # raw records, and the index follows the ledger
     return memory
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -139,6 +140,12 @@ def test_procedure_keeps_every_step_in_order() -> None:
     assert fixed.fields["trigger"] == "To deploy the website"
     assert fixed.fields["steps"].splitlines()[0] == "1. Run the tests"
     assert len(fixed.fields["steps"].splitlines()) == 4 and supported(fixed, DEPLOY)
+    assert fixed.fields["title"] == "Deploying the website"  # the source supports it: kept
+    # a title the source does not say gives way to the purpose it states
+    garbled = replace(lossy, fields={**lossy.fields, "title": "Help them with anything"})
+    titled = with_source_steps(garbled, DEPLOY)
+    assert titled.fields["title"] == "Deploy the website" and supported(titled, DEPLOY)
+    assert titled.text.startswith("Deploy the website:\n1. Run the tests")
 
 
 def _semantic(subject: str, attribute: str, value: str, statement: str) -> Candidate:

@@ -276,9 +276,15 @@ def source_steps(text: str) -> tuple[str, list[str]]:
     return (purpose, steps) if len(steps) >= 3 else (purpose, [])
 
 
+def _title_of(purpose: str) -> str:
+    words = re.sub(r"^(?:to|for|when|if|before|after|while)\s+", "", purpose, flags=re.IGNORECASE)
+    return words[:1].upper() + words[1:]
+
+
 def with_source_steps(candidate: Candidate, source: str) -> Candidate:
     """A procedure whose steps are the source's own, in order, when the source lists
-    them; its trigger is the purpose the source states."""
+    them; its trigger is the purpose the source states, and so is its title when the
+    model's title is not supported by the source."""
     purpose, steps = source_steps(source)
     model_steps = [
         line.split(". ", 1)[-1] for line in candidate.fields.get("steps", "").splitlines()
@@ -290,6 +296,11 @@ def with_source_steps(candidate: Candidate, source: str) -> Candidate:
         numbered = "\n".join(f"{i}. {s}" for i, s in enumerate(steps, start=1))
         fields["steps"] = numbered
         title = fields.get("title", "")
+        if purpose and support(title, source) < MIN_SUPPORTED:
+            # the steps are the source's own; a title the source does not say gives way
+            # to the purpose it states ("To deploy the site" -> "Deploy the site")
+            title = _title_of(purpose)
+            fields["title"] = title
         text = f"{title}:\n{numbered}"
     else:
         steps = [s for s in model_steps if support(s, source) >= 0.5]
