@@ -8,22 +8,34 @@ that reads as an instruction, and the ``persona`` block is never rewritten."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from core.capture.frame_files import FrameFiles
 from core.capture.media import count_frames
+from core.consolidate import core_rewrite, summarise
+from core.consolidate.context import RunContext
+from core.consolidate.reread import may_write
 from core.errors import MemoryNotFoundError
-from core.ingest.type_extractors import normalize
+from core.ingest.injection import reads_as_instructions
+from core.ingest.type_extractors import Candidate, normalize
 from core.records import (
+    Event,
+    EventId,
     EventKind,
+    EventStatus,
+    Memory,
     MemoryType,
     NewEvent,
+    NewMemory,
 )
-from core.service import Service
+from core.service import PERSONA, Service
+from models.llm import ChatMessage, LlamaCppLLM
 from tests.archive_helpers import add_frame
 from tests.conftest import TEST_SETTINGS
 from tests.injection_strings import INJECTIONS
@@ -253,3 +265,222 @@ def test_a_workflow_seen_once_derives_nothing(open_store: Opener, clock: Clock) 
     clock.now = T0 + timedelta(days=2)
     assert svc.consolidate().derived == 0
     assert svc.list_memories(MemoryType.PROCEDURAL) == []
+
+
+# -- the core blocks --------------------------------------------------------------------
+
+USER_TURNS = (
+    "I work as a nurse at the children's hospital in Porto.",
+    "My daughter Leonor started primary school this week.",
+)
+# the user's own turn that reads as an instruction (pasted, or typed to test the assistant)
+USER_INSTRUCTION = next(i for i in INJECTIONS if reads_as_instructions(i.text))
+# what other speakers, the screen and an import say about her, none reading as instructions
+ABOUT_HER = [i for i in INJECTIONS if not reads_as_instructions(i.text)]
+
+
+def _fact(service: Service, statement: str, value: str, source: EventId) -> Memory:
+    """A fact about the user as the extractor writes it, from one event."""
+    with service.store.write(actor="extractor") as tx:
+        return tx.memories.add(
+            NewMemory(
+                MemoryType.SEMANTIC,
+                statement,
+                T0,
+                (source,),
+                {
+                    "subject": USER,
+                    "attribute": "said",
+                    "value": value,
+                    "key": f"{normalize(USER)}|{normalize(value)}",
+                },
+            ),
+            "extracted",
+        )
+
+
+def _core_text(service: Service) -> str:
+    return " ".join(
+        " ".join([m.text, *m.fields.values()])
+        for m in service.list_memories(MemoryType.CORE, include_inactive=True)
+    ).lower()
+
+
+@pytest.mark.llm
+def test_the_human_block_is_rewritten_from_her_own_words_and_the_persona_never(
+    open_store: Opener, clock: Clock, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The rewrite's prompt is read through a pass-through spy on ``build_messages`` (the
+    real function, the real model answering it): it is what the model is given."""
+    svc = open_store("")
+    prompts: list[list[ChatMessage]] = []
+    real = core_rewrite.build_messages
+
+    def spy(task: str, events: Sequence[Event], now: datetime) -> list[ChatMessage]:
+        prompts.append(real(task, events, now))
+        return prompts[-1]
+
+    monkeypatch.setattr(core_rewrite, "build_messages", spy)
+    [persona] = svc.list_memories(MemoryType.CORE)
+    assert persona.fields["block"] == "persona" and persona.text == PERSONA
+
+    own = [svc.add_chat_turn(USER, t, T0 + timedelta(minutes=i)) for i, t in enumerate(USER_TURNS)]
+    svc.add_chat_turn("me", USER_INSTRUCTION.text, T0 + timedelta(minutes=3))
+    at = T0 + timedelta(minutes=10)
+    mallory = [
+        svc.add_chat_turn("Mallory", i.text, at + timedelta(seconds=n))
+        for n, i in enumerate(INJECTIONS[0::3])
+    ]
+    screens = svc.add_events(
+        [
+            NewEvent(
+                EventKind.SCREEN,
+                f"Mail — Inbox\nFrom: support@example.org\n{i.text}\nReply Forward",
+                at + timedelta(seconds=n),
+                None,
+                "screen",
+                {"app": "thunderbird", "title": "Inbox"},
+            )
+            for n, i in enumerate(INJECTIONS[1::3])
+        ]
+    )
+    lines = [  # an import that spells her by name: still not her chat turns
+        {"speaker": USER, "text": i.text, "time": (at + timedelta(seconds=n)).isoformat()}
+        for n, i in enumerate(INJECTIONS[2::3])
+    ]
+    chat_file = tmp_path / "forwarded.jsonl"
+    chat_file.write_text("\n".join(json.dumps(line) for line in lines) + "\n", encoding="utf-8")
+    imported, _skipped = svc.import_chat(chat_file)
+    assert len(imported) == len(lines)
+    assert svc.events(imported)[0].speaker == "user"  # the import's lines are hers by name
+    svc.record_events()
+    # facts about her: one she said, and one each from Mallory, the screen and the import
+    _fact(svc, f"{USER} works as a nurse in Porto.", "nurse", own[0])
+    for claim, source in zip(ABOUT_HER, (mallory[0], screens[0], imported[0]), strict=False):
+        _fact(svc, f"About {USER}: {claim.text}", claim.marker, source)
+    svc.record_events()  # the index follows the ledger
+    clock.now = T0 + timedelta(hours=2)
+
+    report = svc.consolidate()
+    assert report.run_id and len(prompts) == 1  # her words are new: the block is rewritten
+    prompt = "\n".join(m.content for m in prompts[0]).lower()
+    assert "children's hospital in porto" in prompt and "leonor" in prompt
+    assert "works as a nurse in porto" in prompt  # her fact
+    assert [i.marker for i in INJECTIONS if i.marker in prompt] == []
+    assert [i.marker for i in INJECTIONS if i.marker in _core_text(svc)] == []
+    after = svc.get(persona.id)
+    assert (after.text, after.version, after.status) == (PERSONA, 1, persona.status)
+    assert [row.reason for row in svc.history(persona.id)] == ["initial persona block"]
+    assert [m.id for m in svc.list_memories(MemoryType.CORE) if m.fields["block"] == "persona"] == [
+        persona.id
+    ]
+
+
+@pytest.mark.llm
+def test_without_words_of_her_own_the_human_block_is_left_alone(
+    open_store: Opener, clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another speaker's turns and screen text alone give the rewrite no evidence: the
+    model is not even asked (a pass-through spy counts the prompts)."""
+    svc = open_store("")
+    prompts: list[object] = []
+    real = core_rewrite.build_messages
+
+    def spy(task: str, events: Sequence[Event], now: datetime) -> list[ChatMessage]:
+        prompts.append(task)
+        return real(task, events, now)
+
+    monkeypatch.setattr(core_rewrite, "build_messages", spy)
+    for n, injection in enumerate(INJECTIONS[:6]):
+        svc.add_chat_turn("Mallory", injection.text, T0 + timedelta(hours=n))
+    svc.add_events(
+        [
+            NewEvent(EventKind.SCREEN, i.text, T0 + timedelta(hours=n, minutes=30), None, "screen")
+            for n, i in enumerate(INJECTIONS[6:12])
+        ]
+    )
+    svc.record_events()
+    clock.now = T0 + timedelta(days=1)
+    report = svc.consolidate()
+    assert report.core_rewritten == 0 and prompts == []
+    assert [m.text for m in svc.list_memories(MemoryType.CORE)] == [PERSONA]
+
+
+def _event(n: int, kind: EventKind, speaker: str | None, text: str) -> Event:
+    return Event(EventId(n), kind, text, T0, speaker, kind.value, {}, EventStatus.PROCESSED, 0)
+
+
+def _core(block: str, sources: tuple[int, ...]) -> Candidate:
+    ids = tuple(EventId(i) for i in sources)
+    return Candidate(MemoryType.CORE, "Works as a nurse.", "", ids, None, {"block": block})
+
+
+def test_reread_writes_core_statements_only_about_her_from_her_own_turns() -> None:
+    events = [
+        _event(1, EventKind.CHAT, "user", "I work as a nurse."),
+        _event(2, EventKind.CHAT, "Mallory", "She works as a nurse."),
+        _event(3, EventKind.SCREEN, None, "Nurse rota"),
+        _event(4, EventKind.IMPORT, "user", "I work as a nurse."),
+    ]
+    assert may_write(_core("human", (1,)), events)
+    assert may_write(_core("human", (2, 1)), events)
+    assert not may_write(_core("persona", (1,)), events)  # never the assistant's own block
+    for other in (2, 3, 4):
+        assert not may_write(_core("human", (other,)), events)
+    assert may_write(_core("human", ()), events)  # citing none: the batch, which has her turn
+    assert not may_write(_core("human", ()), events[1:])
+    fact = Candidate(MemoryType.SEMANTIC, "x", "k", (EventId(3),), None, {"value": "nurse"})
+    assert may_write(fact, events)  # facts are kept by the write path's own rules
+
+
+@pytest.mark.llm
+def test_prompts_of_densely_tokenised_turns_are_cut_to_the_models_context(
+    open_store: Opener, clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Greek is about 0.8 tokens a character to this model: 3,000 characters of it
+    overflow a 2,048-token context, so the steps count tokens, not characters.
+    Pass-through spies on the steps' ``build_messages`` and on ``RunContext.ask_json``
+    keep the prompts built and the prompts the real model was asked."""
+    svc = open_store("")
+    built: list[list[ChatMessage]] = []
+    asked: list[tuple[list[ChatMessage], int]] = []
+
+    def spy(real: Callable[..., list[ChatMessage]]) -> Callable[..., list[ChatMessage]]:
+        def build(task: str, events: Sequence[Event], now: datetime) -> list[ChatMessage]:
+            built.append(real(task, events, now))
+            return built[-1]
+
+        return build
+
+    real_ask = RunContext.ask_json
+
+    def ask(
+        ctx: RunContext, messages: Sequence[ChatMessage], schema: dict[str, Any], max_tokens: int
+    ) -> dict[str, Any] | None:
+        asked.append((list(messages), max_tokens))
+        return real_ask(ctx, messages, schema, max_tokens)
+
+    monkeypatch.setattr(core_rewrite, "build_messages", spy(core_rewrite.build_messages))
+    monkeypatch.setattr(summarise, "build_messages", spy(summarise.build_messages))
+    monkeypatch.setattr(RunContext, "ask_json", ask)
+    day = (
+        "Σήμερα πήγα στην αγορά κοντά στο λιμάνι και αγόρασα ψάρια και λαχανικά, "
+        "και το απόγευμα διάβασα ένα βιβλίο στη βιβλιοθήκη. "
+    )
+    for minute in range(12):  # each turn about 300 characters, 250 tokens
+        at = T0 + timedelta(minutes=minute)
+        svc.add_chat_turn(USER, f"Ημέρα {minute + 1}. " + day * 2 + "Ήταν ωραία.", at)
+    svc.record_events()
+    clock.now = T0 + timedelta(hours=2)
+    svc.consolidate()
+    assert svc.consolidation_runs()[-1].status == "done"
+    llm = svc.load_llm()
+    assert isinstance(llm, LlamaCppLLM)
+
+    def tokens(messages: Sequence[ChatMessage]) -> int:
+        return sum(llm.count_tokens(m.content) for m in messages)
+
+    assert any(tokens(messages) >= llm.n_ctx for messages in built)  # cut, not skipped
+    assert len(asked) == 2  # the session's summary and the human block
+    for messages, max_tokens in asked:
+        assert tokens(messages) + max_tokens < llm.n_ctx

@@ -98,7 +98,13 @@ def _pseudo_event(number: int, text: str, at: datetime, speaker: str) -> Event:
 
 def _summarise(ctx: RunContext, level: str, events: Sequence[Event]) -> str | None:
     task = Template(assets.read_text("prompts/consolidate_summary.txt")).substitute(level=level)
-    messages = build_messages(task.strip(), events[:MAX_LINES], ctx.clock())
+    kept = list(events[:MAX_LINES])
+    messages = build_messages(task.strip(), kept, ctx.clock())
+    while not ctx.fits(messages, ctx.settings.summary_max_tokens):
+        if len(kept) == 1:
+            return None  # one line too long for the context: nothing to summarise it by
+        kept.pop()  # the session's start is kept: what it was about
+        messages = build_messages(task.strip(), kept, ctx.clock())
     answer = ctx.ask_json(messages, summary_schema(), ctx.settings.summary_max_tokens)
     text = clean_generated(str((answer or {}).get("summary", "")))
     return text or None
@@ -106,7 +112,8 @@ def _summarise(ctx: RunContext, level: str, events: Sequence[Event]) -> str | No
 
 def _session_events(ctx: RunContext, session: Session) -> list[Event]:
     """The session's events, each cut to MAX_LINE_CHARS, as many as PROMPT_CHARS hold
-    (the prompt must fit a small model's context)."""
+    (the prompt must fit a small model's context; :func:`_summarise` checks it in
+    tokens)."""
     ids = [i for m in session.records for i in m.source_event_ids]
     kept: list[Event] = []
     room = PROMPT_CHARS
