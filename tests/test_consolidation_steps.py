@@ -4,7 +4,8 @@ screenshots oldest first down to its share of the budget and keeps the totals tr
 the disk; workflows seen in two sessions become one procedure with its steps, sources
 and history, which an undo removes; the ``human`` block is rewritten from the user's own
 chat turns and facts only, never from another speaker, the screen, an import or a line
-that reads as an instruction, and the ``persona`` block is never rewritten."""
+that reads as an instruction, and the ``persona`` block is never rewritten; prompts are
+cut to the model's context in tokens; the consolidation benchmark's ``--sessions``."""
 
 from __future__ import annotations
 
@@ -484,3 +485,23 @@ def test_prompts_of_densely_tokenised_turns_are_cut_to_the_models_context(
     assert len(asked) == 2  # the session's summary and the human block
     for messages, max_tokens in asked:
         assert tokens(messages) + max_tokens < llm.n_ctx
+
+
+def test_the_consolidation_benchmark_keeps_the_first_sessions_and_their_questions() -> None:
+    """bench/consolidation.py --sessions N: the questions kept are those answerable from
+    the first N sessions (a made-up conversation, not benchmark data)."""
+    from bench.consolidation import first_sessions
+
+    conversation = {
+        "sample_id": "conv-x",
+        "qa": [
+            {"question": "a", "evidence": ["D1:3"]},
+            {"question": "b", "evidence": ["D1:1", "D2:4"]},
+            {"question": "c", "evidence": ["D3:1"]},
+            {"question": "d", "evidence": []},
+            {"question": "e", "evidence": ["D2:2; D1:5"]},
+        ],
+    }
+    assert [q["question"] for q in first_sessions(conversation, 1)["qa"]] == ["a"]
+    assert [q["question"] for q in first_sessions(conversation, 2)["qa"]] == ["a", "b", "e"]
+    assert len(conversation["qa"]) == 5  # the conversation itself is left as it was
