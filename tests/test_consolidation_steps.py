@@ -43,7 +43,7 @@ from tests.injection_strings import INJECTIONS
 from tests.test_consolidation import T0, Clock, snapshot
 
 USER = "Priya"  # settings [user] name: her turns are stored as the speaker "user"
-Opener = Callable[[str], Service]
+Opener = Callable[..., Service]
 
 
 @pytest.fixture
@@ -53,12 +53,13 @@ def clock() -> Clock:
 
 @pytest.fixture
 def open_store(data_dir: Path, embedder: object, clock: Clock) -> Iterator[Opener]:
-    """Opens the test's store with extra ``[consolidation]`` settings (once)."""
+    """Opens the test's store with extra ``[consolidation]`` settings and the model's
+    context (once)."""
     opened: list[Service] = []
 
-    def open_with(consolidation: str) -> Service:
+    def open_with(consolidation: str, n_ctx: int = 2048) -> Service:
         (data_dir / "settings.toml").write_text(
-            TEST_SETTINGS
+            TEST_SETTINGS.replace("n_ctx = 2048", f"n_ctx = {n_ctx}")
             + f'\n[user]\nname = "{USER}"\n'
             + f"\n[consolidation]\nsummary_max_tokens = 24\n{consolidation}\n",
             encoding="utf-8",
@@ -439,10 +440,11 @@ def test_prompts_of_densely_tokenised_turns_are_cut_to_the_models_context(
     open_store: Opener, clock: Clock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Greek is about 0.8 tokens a character to this model: 3,000 characters of it
-    overflow a 2,048-token context, so the steps count tokens, not characters.
-    Pass-through spies on the steps' ``build_messages`` and on ``RunContext.ask_json``
-    keep the prompts built and the prompts the real model was asked."""
-    svc = open_store("")
+    overflow a 2,048-token context, more so the 1,024 tokens this test gives the model
+    (to be quick), so the steps count tokens, not characters. Pass-through spies on the
+    steps' ``build_messages`` and on ``RunContext.ask_json`` keep the prompts built and
+    the prompts the real model was asked."""
+    svc = open_store("", n_ctx=1024)
     built: list[list[ChatMessage]] = []
     asked: list[tuple[list[ChatMessage], int]] = []
 
