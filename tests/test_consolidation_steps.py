@@ -4,7 +4,8 @@ screenshots oldest first down to its share of the budget and keeps the totals tr
 the disk; workflows seen in two sessions become one procedure with its steps, sources
 and history, which an undo removes; the ``human`` block is rewritten from the user's own
 chat turns and facts only, never from another speaker, the screen, an import or a line
-that reads as an instruction, and the ``persona`` block is never rewritten; prompts are
+that reads as an instruction or a memory she marked private (nor is a private record
+summarised), and the ``persona`` block is never rewritten; prompts are
 cut to the model's context in tokens; the consolidation benchmark's ``--sessions``."""
 
 from __future__ import annotations
@@ -275,6 +276,7 @@ USER_TURNS = (
     "I work as a nurse at the children's hospital in Porto.",
     "My daughter Leonor started primary school this week.",
 )
+PRIVATE_TURN = "I see a therapist, Dr. Okafor, every Thursday."
 # the user's own turn that reads as an instruction (pasted, or typed to test the assistant)
 USER_INSTRUCTION = next(i for i in INJECTIONS if reads_as_instructions(i.text))
 # what other speakers, the screen and an import say about her, none reading as instructions
@@ -322,11 +324,21 @@ def test_the_human_block_is_rewritten_from_her_own_words_and_the_persona_never(
         prompts.append(real(task, events, now))
         return prompts[-1]
 
+    summarised: list[str] = []
+    real_summary = summarise.build_messages
+
+    def summary_spy(task: str, events: Sequence[Event], now: datetime) -> list[ChatMessage]:
+        messages = real_summary(task, events, now)
+        summarised.append("\n".join(m.content for m in messages).lower())
+        return messages
+
     monkeypatch.setattr(core_rewrite, "build_messages", spy)
+    monkeypatch.setattr(summarise, "build_messages", summary_spy)
     [persona] = svc.list_memories(MemoryType.CORE)
     assert persona.fields["block"] == "persona" and persona.text == PERSONA
 
     own = [svc.add_chat_turn(USER, t, T0 + timedelta(minutes=i)) for i, t in enumerate(USER_TURNS)]
+    secret = svc.add_chat_turn(USER, PRIVATE_TURN, T0 + timedelta(minutes=2))
     svc.add_chat_turn("me", USER_INSTRUCTION.text, T0 + timedelta(minutes=3))
     at = T0 + timedelta(minutes=10)
     mallory = [
@@ -358,6 +370,11 @@ def test_the_human_block_is_rewritten_from_her_own_words_and_the_persona_never(
     svc.record_events()
     # facts about her: one she said, and one each from Mallory, the screen and the import
     _fact(svc, f"{USER} works as a nurse in Porto.", "nurse", own[0])
+    # what she marked private: her turn and the fact from it
+    private_fact = _fact(svc, f"{USER}'s therapist is Dr. Okafor.", "Dr. Okafor", secret)
+    [record] = [m for m in svc.list_memories(MemoryType.EPISODIC) if secret in m.source_event_ids]
+    for memory in (record, private_fact):
+        svc.set_private(memory.id, True)
     for claim, source in zip(ABOUT_HER, (mallory[0], screens[0], imported[0]), strict=False):
         _fact(svc, f"About {USER}: {claim.text}", claim.marker, source)
     svc.record_events()  # the index follows the ledger
@@ -370,6 +387,8 @@ def test_the_human_block_is_rewritten_from_her_own_words_and_the_persona_never(
     assert "works as a nurse in porto" in prompt  # her fact
     assert [i.marker for i in INJECTIONS if i.marker in prompt] == []
     assert [i.marker for i in INJECTIONS if i.marker in _core_text(svc)] == []
+    assert summarised and all("okafor" not in p for p in [prompt, *summarised])
+    assert "okafor" not in _core_text(svc)
     after = svc.get(persona.id)
     assert (after.text, after.version, after.status) == (PERSONA, 1, persona.status)
     assert [row.reason for row in svc.history(persona.id)] == ["initial persona block"]

@@ -4,14 +4,15 @@ Evidence: the block as it is, the user's own chat turns since the last run (the 
 one speaker, see core/identity.py) and the active, confirmed facts whose subject is the
 user and that the user said in a chat turn. Never another speaker's turns, screen text or
 imported lines (they may describe the user, but the block sits in every prompt: not on
-their word alone), and no line that reads as an instruction to the assistant
-(core.ingest.injection), even the user's own. Without new evidence the block is left
-alone. The model rewrites the block (grammar-constrained, bounded to the cap, at
-consolidation priority); each sentence it writes must be close in meaning to a line of
-the evidence (cosine >= GROUNDED), so a small model cannot invent a lasting fact that
-would sit in every prompt. If no sentence passes, the block stays. The ``persona`` block
-is the assistant's own description (core.service.PERSONA): no step of a consolidation run
-rewrites it.
+their word alone), no line that reads as an instruction to the assistant
+(core.ingest.injection), even the user's own, and no memory the user marked private (a
+private memory goes into a prompt only when the question names it). Without new
+evidence the block is left alone. The model rewrites the block (grammar-constrained,
+bounded to the cap, at consolidation priority); each sentence it writes must be close in
+meaning to a line of the evidence (cosine >= GROUNDED), so a small model cannot invent a
+lasting fact that would sit in every prompt. If no sentence passes, the block stays. The
+``persona`` block is the assistant's own description (core.service.PERSONA): no step of a
+consolidation run rewrites it.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from core.records import (
     MemoryType,
     NewMemory,
 )
+from core.retrieval.private import is_private
 
 GROUNDED = 0.6
 MAX_TURNS = 30
@@ -78,6 +80,7 @@ def _evidence(ctx: RunContext, block: Memory | None) -> tuple[list[Event], list[
         for m in ctx.ledger.list_memories(MemoryType.EPISODIC)
         if m.fields.get("actor") == USER_SPEAKER
         and m.fields.get("event_type") == "chat_turn"  # a raw record, not a model's summary
+        and not is_private(m)
         and any(i > ctx.since_event for i in m.source_event_ids)
     ]
     facts = [
@@ -86,6 +89,7 @@ def _evidence(ctx: RunContext, block: Memory | None) -> tuple[list[Event], list[
         if m.type is MemoryType.SEMANTIC
         and m.status.value == "active"
         and m.fields.get("needs_confirmation") != "true"
+        and not is_private(m)
         and ctx.identity.is_user(m.fields.get("subject", "") or None)
         and not reads_as_instructions(" ".join([m.text, *m.fields.values()]))
     ]

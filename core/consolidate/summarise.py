@@ -9,7 +9,8 @@ a day with several sessions gets a summary of its session summaries. A summary i
 own time span) and the union of its children's sources, so search finds it like any
 other memory. A day with one session gets only the day summary (the same text twice
 would take two places in every search). A newer summary of the same session or day
-supersedes the older one.
+supersedes the older one. A record the user marked private is left out of every summary
+(a summary is found by any question; a private memory only by one that names it).
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from core.records import (
     NewMemory,
     to_iso,
 )
+from core.retrieval.private import is_private
 
 MAX_LINES = 40
 MAX_LINE_CHARS = 300
@@ -164,7 +166,7 @@ def _day(memory: Memory) -> str:
 def run(ctx: RunContext) -> None:
     episodic = ctx.ledger.list_memories(MemoryType.EPISODIC)
     summaries = [m for m in episodic if is_summary(m)]
-    records = {m.id: m for m in episodic if not is_summary(m)}
+    records = {m.id: m for m in episodic if not is_summary(m) and not is_private(m)}
     due = [
         s
         for s in sessions(list(records.values()), ctx.settings.session_gap_minutes)
