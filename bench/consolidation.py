@@ -1,13 +1,15 @@
 """One sleep-time consolidation run on a LOCOMO dev conversation.
 
     .venv/bin/python bench/consolidation.py [--conversation conv-26] [--model smollm2-135m]
-        [--extract none|llm] [--json bench/out/consolidation.json]
+        [--extract none|llm] [--sessions N] [--json bench/out/consolidation.json]
 
 In a fresh temporary store holding the conversation (ingested with ``--extract``):
 LOCOMO evidence recall before and after one `Service.consolidate` (a summary counts as a
 hit for its children's turns: its sources are theirs), the run's report (store tokens and
 bytes before and after, seconds, model calls), and a question's time to first token with
-nothing running and while the run summarises.
+nothing running and while the run summarises. ``--sessions N`` keeps the conversation's
+first N sessions and the questions whose evidence lies in them (a quick check that the
+benchmark runs end to end, not a number to report).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from typing import Any
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from core.consolidate.report import ConsolidationReport
 from core.service import Service, use_throwaway_keys
 from core.settings import LLMSettings, Settings
 from evaluation.locomo import conversation_events, load_locomo
@@ -46,6 +49,18 @@ def scores(service: Service, conversation: dict[str, Any], now: Any) -> dict[str
         for qa in conversation["qa"]
     ]
     return locomo_scores(rows).to_json()
+
+
+def first_sessions(conversation: dict[str, Any], sessions: int) -> dict[str, Any]:
+    """The conversation's first ``sessions`` sessions and the questions whose evidence
+    lies in them."""
+    kept = {f"D{n}" for n in range(1, sessions + 1)}
+
+    def inside(qa: dict[str, Any]) -> bool:
+        evidence = clean_locomo_evidence(qa.get("evidence", []))
+        return bool(evidence) and all(e.split(":", 1)[0] in kept for e in evidence)
+
+    return conversation | {"qa": [qa for qa in conversation["qa"] if inside(qa)]}
 
 
 def first_token_ms(service: Service, question: str) -> float:
@@ -80,10 +95,22 @@ def main() -> int:
     parser.add_argument("--conversation", default="conv-26")
     parser.add_argument("--model", default="smollm2-135m", choices=sorted(LLM_MODELS))
     parser.add_argument("--extract", choices=("none", "llm"), default="none")
+    parser.add_argument(
+        "--sessions", type=int, default=0, help="keep the first N sessions only (0: all)"
+    )
     parser.add_argument("--json", dest="json_out", type=Path)
     args = parser.parse_args()
-    conversation = next(c for c in load_locomo(args.file) if c["sample_id"] == args.conversation)
+    found = [c for c in load_locomo(args.file) if c["sample_id"] == args.conversation]
+    if not found:
+        parser.error(f"no conversation {args.conversation} in {args.file}")
+    conversation = found[0]
     events = conversation_events(conversation["conversation"])
+    if args.sessions > 0:
+        conversation = first_sessions(conversation, args.sessions)
+        kept = {f"D{n}" for n in range(1, args.sessions + 1)}
+        events = [e for e in events if e.payload.get("session") in kept]
+    if not events or not conversation["qa"]:
+        parser.error(f"{args.conversation}: no turns or no questions to ask")
     now = max(e.occurred_at for e in events) + timedelta(days=1)
     question = str(conversation["qa"][0]["question"])
     with tempfile.TemporaryDirectory(prefix="rememora-consolidation-") as folder:
@@ -102,15 +129,23 @@ def main() -> int:
             before = scores(service, conversation, now)
             idle_ms = first_token_ms(service, question)
             watch = _Watch()
-            result: list[object] = []
-            worker = threading.Thread(
-                target=lambda: result.append(service.consolidate(progress=watch))
-            )
+            result: list[ConsolidationReport] = []
+            failed: list[BaseException] = []
+
+            def consolidate() -> None:
+                try:
+                    result.append(service.consolidate(progress=watch))
+                except BaseException as exc:  # reported on the main thread
+                    failed.append(exc)
+
+            worker = threading.Thread(target=consolidate)
             worker.start()
             while worker.is_alive() and not watch.summarising.wait(0.5):
                 pass
             busy_ms = first_token_ms(service, question) if worker.is_alive() else None
             worker.join()
+            if failed:
+                raise failed[0]
             report = result[0]
             after = scores(service, conversation, now)
     out = {
@@ -119,7 +154,8 @@ def main() -> int:
         "model": args.model,
         "extract": args.extract,
         "ingest_seconds": round(ingest_s, 1),
-        "report": report.to_json() | {"changes": len(report.changes)},  # type: ignore[attr-defined]
+        "sessions": args.sessions or "all",
+        "report": report.to_json() | {"changes": len(report.changes)},
         "recall_before": before,
         "recall_after": after,
         "first_token_ms_idle": round(idle_ms, 1),

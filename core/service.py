@@ -92,7 +92,7 @@ from core.store.vault import question_names_entry
 from core.store.write import StoreWrite
 from gpu.offload_plan import OffloadPlan
 from models.embedder import Embedder
-from models.llm import LLM, JsonLLM
+from models.llm import LLM, JsonLLM, LlamaCppLLM
 from models.llm_worker import Priority, queued_model
 
 __all__ = [
@@ -586,6 +586,10 @@ class Service:
         def count_tokens(text: str) -> int:
             return self.runtime.load_llm(progress).count_tokens(text)
 
+        def context_tokens() -> int:
+            llm = self.runtime.load_llm(progress)
+            return llm.n_ctx if isinstance(llm, LlamaCppLLM) else self.settings.llm.n_ctx
+
         return Consolidator(
             ledger=self.store,
             index=self.runtime.index,
@@ -593,6 +597,7 @@ class Service:
             cipher=self.runtime.cipher,
             load_llm=load_llm,
             count_tokens=count_tokens,
+            context_tokens=context_tokens,
             clock=self._clock,
             identity=self.identity,
             settings=self.settings.consolidation,

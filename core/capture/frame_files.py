@@ -139,9 +139,18 @@ class FrameFiles:
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         return write_sealed(path, self.cipher.seal(name, buffer.getvalue()))
 
-    def remove(self, name: str) -> None:
-        if is_frame_name(name):
-            self.path_of(name).unlink(missing_ok=True)
+    def remove(self, name: str) -> int:
+        """Delete one kept frame; returns the bytes it took on disk (0: it was not there),
+        which is what the media totals count."""
+        if not is_frame_name(name):
+            return 0
+        path = self.path_of(name)
+        try:
+            size = path.stat().st_size
+            path.unlink()
+        except FileNotFoundError:
+            return 0
+        return size
 
     def migrate(self) -> int:
         """Seal every plain ``.webp`` frame left by an older store; returns how many."""

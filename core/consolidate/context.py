@@ -2,7 +2,10 @@
 the worker's queue, at consolidation priority), the run's id and high-water marks, and
 the report it fills. A step decides first (model calls, embeddings: no write is open),
 then, unless the run is dry, writes its changes in one unit of work as ``consolidator``
-with :meth:`RunContext.reason`, which tags each history row with the run's id."""
+with :meth:`RunContext.reason`, which tags each history row with the run's id. A prompt
+is checked against the model's context in tokens (:meth:`RunContext.fits`) before it is
+sent: a character budget cannot hold for text that tokenises densely (markup, JSON,
+scripts other than Latin)."""
 
 from __future__ import annotations
 
@@ -25,6 +28,7 @@ from models.embedder import Embedder
 from models.llm import ChatMessage, JsonLLM
 
 ACTOR = "consolidator"
+TEMPLATE_TOKENS = 16  # a chat template's tokens around one message (and the reply's start)
 
 
 def run_tag(run_id: str) -> str:
@@ -38,6 +42,8 @@ class RunContext:
     index: VectorIndex
     embedder: Embedder
     load_llm: Callable[[], JsonLLM]
+    count_tokens: Callable[[str], int]
+    context_tokens: Callable[[], int]
     reconciler: Reconciler
     clock: Clock
     identity: Identity
@@ -59,6 +65,12 @@ class RunContext:
 
     def llm(self) -> JsonLLM:
         return self.load_llm()
+
+    def fits(self, messages: Sequence[ChatMessage], max_tokens: int) -> bool:
+        """Whether ``messages`` and an answer of ``max_tokens`` fit the model's context
+        (with room for the chat template's own tokens)."""
+        used = sum(self.count_tokens(m.content) + TEMPLATE_TOKENS for m in messages)
+        return used + max_tokens + TEMPLATE_TOKENS <= self.context_tokens()
 
     def ask_json(
         self, messages: Sequence[ChatMessage], schema: dict[str, Any], max_tokens: int

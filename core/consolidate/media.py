@@ -3,12 +3,15 @@
 ledger (their screen event was recorded) are deleted, oldest first, until they fit that
 share; frames not yet read are kept. The text and the memories made from a frame stay.
 Frames are listed and removed through core.capture.frame_files, which owns their paths
-and how they are sealed. A
-dropped frame cannot be brought back by an undo (its text is still there).
+and how they are sealed; the media totals count a frame's bytes on disk (sealed), so the
+step plans and uncounts in those bytes, and only for a frame it did remove (capture may
+have deleted one over its own budget meanwhile). A dropped frame cannot be brought back
+by an undo (its text is still there).
 """
 
 from __future__ import annotations
 
+from core.capture.frame_files import OVERHEAD
 from core.consolidate.context import RunContext
 
 
@@ -25,8 +28,9 @@ def run(ctx: RunContext) -> None:
             break
         frame_id = frame.name.rsplit("/", 1)[-1].removesuffix(".webp")
         if frame_id in recorded:
-            dropped.append((frame.name, frame.size))
-            excess -= frame.size
+            on_disk = frame.size + OVERHEAD
+            dropped.append((frame.name, on_disk))
+            excess -= on_disk
     ctx.report.frames_dropped += len(dropped)
     if dropped:
         ctx.note(
@@ -35,6 +39,7 @@ def run(ctx: RunContext) -> None:
         )
     if ctx.dry_run:
         return
-    for name, size in dropped:
-        ctx.frames.remove(name)
-        ctx.ledger.count_media(-1, -size)
+    for name, _planned in dropped:
+        freed = ctx.frames.remove(name)
+        if freed:
+            ctx.ledger.count_media(-1, -freed)

@@ -3,13 +3,14 @@
 Candidates are pairs whose embeddings are close (cosine >= ``merge_similarity``); the
 check that they say the same thing: the same numbers, and for facts with a value the
 same value (a different value is a contradiction, see contradictions.py). Each group
-keeps its oldest memory (the first to happen), with the fullest text and the union of every member's sources;
+keeps its oldest memory (see :func:`_age`), with the fullest text and the union of every member's sources;
 the others are superseded by it, with history.
 """
 
 from __future__ import annotations
 
 import re
+from datetime import datetime
 
 from core.consolidate.context import ACTOR, RunContext
 from core.ingest.type_extractors import normalize
@@ -71,10 +72,10 @@ def _groups(ctx: RunContext, memory_type: MemoryType) -> list[list[Memory]]:
     return [sorted(g, key=_age) for g in groups.values() if len(g) > 1]
 
 
-def _age(memory: Memory) -> tuple[object, ...]:
-    """Oldest first: when it happened, then when it was written (memories written in
-    one moment, as a batch or a test clock writes them, would tie on that alone)."""
-    return (memory.event_time or memory.created_at, memory.created_at, memory.id)
+def _age(memory: Memory) -> tuple[datetime, datetime, str]:
+    """Oldest first: written first, then (written in one moment, as an import or a
+    re-read writes many) said first; the id only breaks a tie of both."""
+    return memory.created_at, memory.event_time or memory.created_at, memory.id
 
 
 def run(ctx: RunContext) -> None:

@@ -5,8 +5,9 @@ screen events of the last ``WINDOW_DAYS`` days are cut into sessions at pauses l
 than ``session_gap_minutes``, repeats of one application in a row collapse, and every run
 of ``LENGTH`` different applications is a candidate. One seen in at least two sessions
 becomes a procedure (title, trigger, numbered steps with the window titles seen), unless
-the same workflow is already known; its sources are the events of every session it was
-seen in.
+the same workflow is already known; its sources are the events each step was seen in,
+in every session. A window title is text on screen: one that reads as an instruction to
+the assistant (core.ingest.injection) is left out of the steps.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from collections.abc import Sequence
 from datetime import timedelta
 
 from core.consolidate.context import ACTOR, RunContext
+from core.ingest.injection import reads_as_instructions
 from core.ingest.type_extractors import normalize
 from core.records import Event, EventId, EventKind, MemoryType, NewMemory
 
@@ -39,7 +41,8 @@ def _steps(session: Sequence[Event]) -> list[tuple[str, str, EventId]]:
     for event in session:
         app = event.payload.get("app", "").strip()
         if app and (not steps or steps[-1][0] != app):
-            steps.append((app, event.payload.get("title", "").strip(), event.id))
+            title = event.payload.get("title", "").strip()
+            steps.append((app, "" if reads_as_instructions(title) else title, event.id))
     return steps
 
 

@@ -3,14 +3,20 @@ routing produced no semantic fact and no core statement are read again by the sa
 extractors (semantic and core; grammar-constrained, at consolidation priority), and
 what they find is reconciled like any candidate (duplicates are NOOPs), as
 ``consolidator``, if the events say it (see :func:`grounded`: a small model may echo
-an extractor prompt's wording instead of reading the events). At most ``reread_max_batches`` batches a run, newest first.
+an extractor prompt's wording instead of reading the events). A core statement found
+again goes to the ``human`` block only, and only from the user's own chat turns (see
+:func:`may_write`): consolidation never rewrites the ``persona`` block, and the block
+about the user is not written on another speaker's, the screen's or an import's word.
+At most ``reread_max_batches`` batches a run, newest first.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 
 from core.consolidate.context import ACTOR, RunContext
+from core.identity import USER_SPEAKER
 from core.ingest.batch_extraction import extract_type
 from core.ingest.injection import keep_trusted
 from core.ingest.pipeline import REFILLS
@@ -18,7 +24,7 @@ from core.ingest.reconcile import Op
 from core.ingest.type_extractors import EXTRACTORS, Candidate, normalize
 from core.ingest.vector_cache import VectorCache, VectorsMissing
 from core.progress import check_cancelled
-from core.records import MemoryType
+from core.records import Event, EventKind, MemoryType
 from core.store.batches import Batch
 
 REREAD_TYPES = (MemoryType.SEMANTIC, MemoryType.CORE)
@@ -42,6 +48,19 @@ def grounded(candidate: Candidate, said: str) -> bool:
     words = [w for w in normalize(candidate.text).split() if len(w) > 3]
     heard = set(said.split())
     return bool(words) and sum(w in heard for w in words) * 2 >= len(words)
+
+
+def may_write(candidate: Candidate, events: Sequence[Event]) -> bool:
+    """Whether a re-read candidate may be written: anything but a core statement; a core
+    statement when it is about the user (the ``human`` block) and one of its sources (or,
+    citing none of the batch's events, the batch) is a chat turn the user typed."""
+    if candidate.type is not MemoryType.CORE:
+        return True
+    if candidate.fields.get("block", "human") != "human":
+        return False
+    by_id = {e.id: e for e in events}
+    sources = [by_id[i] for i in candidate.source_event_ids if i in by_id] or list(events)
+    return any(e.kind is EventKind.CHAT and e.speaker == USER_SPEAKER for e in sources)
 
 
 def due_batches(ctx: RunContext) -> list[Batch]:
@@ -71,7 +90,9 @@ def run(ctx: RunContext) -> None:
             found += extract_type(ctx.llm(), EXTRACTORS[memory_type], events, ctx.clock())
         said = normalize(" ".join(e.text for e in events))
         candidates += [
-            replace(c, actor=ACTOR) for c in keep_trusted(events, found) if grounded(c, said)
+            replace(c, actor=ACTOR)
+            for c in keep_trusted(events, found)
+            if grounded(c, said) and may_write(c, events)
         ]
     for candidate in candidates:
         ctx.note(f"re-read {candidate.type.value}: {candidate.text[:80]!r}")

@@ -77,6 +77,7 @@ class Consolidator:
     cipher: VaultCipher
     load_llm: Callable[[], JsonLLM]
     count_tokens: Callable[[str], int]
+    context_tokens: Callable[[], int]
     clock: Clock
     identity: Identity
     settings: ConsolidationSettings
@@ -107,6 +108,8 @@ class Consolidator:
             index=self.index,
             embedder=self.embedder,
             load_llm=self.load_llm,
+            count_tokens=self.count_tokens,
+            context_tokens=self.context_tokens,
             reconciler=Reconciler(
                 self.ledger, self.index, self.embedder, self.cipher, reason_tag=run_tag(run_id)
             ),

@@ -9,7 +9,8 @@ a day with several sessions gets a summary of its session summaries. A summary i
 own time span) and the union of its children's sources, so search finds it like any
 other memory. A day with one session gets only the day summary (the same text twice
 would take two places in every search). A newer summary of the same session or day
-supersedes the older one.
+supersedes the older one. A record the user marked private is left out of every summary
+(a summary is found by any question; a private memory only by one that names it).
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from core.records import (
     NewMemory,
     to_iso,
 )
+from core.retrieval.private import is_private
 
 MAX_LINES = 40
 MAX_LINE_CHARS = 300
@@ -98,7 +100,13 @@ def _pseudo_event(number: int, text: str, at: datetime, speaker: str) -> Event:
 
 def _summarise(ctx: RunContext, level: str, events: Sequence[Event]) -> str | None:
     task = Template(assets.read_text("prompts/consolidate_summary.txt")).substitute(level=level)
-    messages = build_messages(task.strip(), events[:MAX_LINES], ctx.clock())
+    kept = list(events[:MAX_LINES])
+    messages = build_messages(task.strip(), kept, ctx.clock())
+    while not ctx.fits(messages, ctx.settings.summary_max_tokens):
+        if len(kept) == 1:
+            return None  # one line too long for the context: nothing to summarise it by
+        kept.pop()  # the session's start is kept: what it was about
+        messages = build_messages(task.strip(), kept, ctx.clock())
     answer = ctx.ask_json(messages, summary_schema(), ctx.settings.summary_max_tokens)
     text = clean_generated(str((answer or {}).get("summary", "")))
     return text or None
@@ -106,7 +114,8 @@ def _summarise(ctx: RunContext, level: str, events: Sequence[Event]) -> str | No
 
 def _session_events(ctx: RunContext, session: Session) -> list[Event]:
     """The session's events, each cut to MAX_LINE_CHARS, as many as PROMPT_CHARS hold
-    (the prompt must fit a small model's context)."""
+    (the prompt must fit a small model's context; :func:`_summarise` checks it in
+    tokens)."""
     ids = [i for m in session.records for i in m.source_event_ids]
     kept: list[Event] = []
     room = PROMPT_CHARS
@@ -157,7 +166,7 @@ def _day(memory: Memory) -> str:
 def run(ctx: RunContext) -> None:
     episodic = ctx.ledger.list_memories(MemoryType.EPISODIC)
     summaries = [m for m in episodic if is_summary(m)]
-    records = {m.id: m for m in episodic if not is_summary(m)}
+    records = {m.id: m for m in episodic if not is_summary(m) and not is_private(m)}
     due = [
         s
         for s in sessions(list(records.values()), ctx.settings.session_gap_minutes)
