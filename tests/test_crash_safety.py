@@ -32,7 +32,7 @@ from tests.conftest import REPO, cli_env
 KILLS = {
     "replay": 2,
     "ingest": 1,
-    "consolidate": 2,
+    "consolidate": 1,
     "import": 3,
 }  # test_ingest_crash kills ingest once more
 SOAK = 12
