@@ -44,6 +44,10 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser(
         "lock", help="lock the running app: drop its key, capture nothing, answer nothing"
     )
+    commands.add_parser(
+        "quick-ask",
+        help="open the running app's quick-ask box (bind it to a key: the global shortcut)",
+    )
     for family in FAMILIES:
         family.register(commands)
     return parser
@@ -62,6 +66,8 @@ def run(args: argparse.Namespace) -> int:
         )
     if args.command == "lock":
         return lock_running_app(data_dir)
+    if args.command == "quick-ask":
+        return quick_ask_running_app(data_dir)
     with Service(data_dir, keys=KeySource(prompt=terminal_prompt)) as service:
         return int(args.handler(service, args))
 
@@ -81,6 +87,20 @@ def lock_running_app(data_dir: Path) -> int:
         print("rememora: error: the running app did not confirm the lock", file=sys.stderr)
         return 1
     print("locked the running Rememora app (unlock it from its tray menu or window)")
+    return 0
+
+
+def quick_ask_running_app(data_dir: Path) -> int:
+    """`rememora quick-ask`: tell the running app to open its quick-ask box (what a key
+    bound in the desktop's keyboard settings runs); with no app running, say so."""
+    from app.gui.single_instance import QUICK_ASK, ask_running_instance_to_show
+
+    if not ask_running_instance_to_show(data_dir, message=QUICK_ASK):
+        print(
+            f"rememora: no Rememora app is running on {data_dir}; start it with `rememora`",
+            file=sys.stderr,
+        )
+        return 1
     return 0
 
 

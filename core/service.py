@@ -11,8 +11,10 @@ file Rememora or its libraries (SQLite, Chroma) create is 0600 and every folder 
 
 from __future__ import annotations
 
+import contextlib
 import os
-from collections.abc import Callable, Sequence
+import threading
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
@@ -54,7 +56,7 @@ from core.desktop import (
     memory_time,
     pair_ask_turns,
 )
-from core.errors import LockedError, RememoraError
+from core.errors import ConsolidationError, LockedError, RememoraError
 from core.health import DoctorCheck, StatusReport
 from core.identity import Identity, identity_from
 from core.ingest.importers import MAX_SPEAKER_CHARS, MAX_TURN_CHARS, read_chat_file
@@ -133,6 +135,7 @@ class Service:
         os.umask(os.umask(0o077) | 0o077)  # owner-only, for us and the libraries we run
         paths = StorePaths(data_dir)
         self._lock = DataDirLock(paths)
+        self._consolidating = threading.Lock()  # one run (or undo) at a time, any thread
         self._lock.acquire()
         try:
             self.settings = settings or load_settings(data_dir)
@@ -610,12 +613,25 @@ class Service:
     ) -> ConsolidationReport:
         """One sleep-time consolidation run over what changed since the last one (see
         core/consolidate/runner.py); ``dry_run``: decide, report, write nothing. Its model
-        calls wait in the worker's queue behind questions and ingest."""
-        return self._consolidator(progress).run(dry_run=dry_run, progress=progress)
+        calls wait in the worker's queue behind questions and ingest. One run at a time:
+        while another runs (the schedule's, or one started from the app) it raises
+        ConsolidationError at once."""
+        with self._one_consolidation():
+            return self._consolidator(progress).run(dry_run=dry_run, progress=progress)
 
     def undo_consolidation(self, run_id: str, progress: Progress = NULL_PROGRESS) -> UndoReport:
         """Put every memory a run touched back as it was before it, the index included."""
-        return undo_run(self.store, self.runtime.index, self.runtime.embedder, run_id, progress)
+        with self._one_consolidation():
+            return undo_run(self.store, self.runtime.index, self.runtime.embedder, run_id, progress)
+
+    @contextlib.contextmanager
+    def _one_consolidation(self) -> Iterator[None]:
+        if not self._consolidating.acquire(blocking=False):
+            raise ConsolidationError("a consolidation run is in progress; try again when it ends")
+        try:
+            yield
+        finally:
+            self._consolidating.release()
 
     def consolidation_runs(self) -> list[ConsolidationRun]:
         return self.store.consolidation_runs()

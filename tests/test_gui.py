@@ -67,6 +67,50 @@ def test_second_launch_shows_the_running_window(qtbot, window: MainWindow, data_
     assert not ask_running_instance_to_show(data_dir, timeout_ms=200)
 
 
+def test_rememora_quick_ask_opens_the_running_apps_quick_ask_box(
+    qtbot, window: MainWindow, data_dir
+) -> None:  # type: ignore[no-untyped-def]
+    """The global shortcut's command: a key bound in the desktop's settings runs
+    `rememora quick-ask`, which opens the running app's quick-ask box over its socket
+    (the window stays as it was); with no app running it says so in one line."""
+    import subprocess
+    import sys
+
+    from app.gui.single_instance import InstanceServer
+    from app.gui.tray import QuickAsk
+    from tests.conftest import REPO, cli_env
+
+    def quick_ask() -> subprocess.CompletedProcess[str]:
+        command = subprocess.Popen(
+            [sys.executable, "-m", "app.cli", "quick-ask"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=cli_env(data_dir),
+            cwd=REPO,
+        )
+        qtbot.waitUntil(lambda: command.poll() is not None, timeout=60_000)
+        out, err = command.communicate()
+        return subprocess.CompletedProcess(command.args, command.returncode, out, err)
+
+    quick = QuickAsk(window)
+    qtbot.addWidget(quick)
+    shown: list[bool] = []
+    server = InstanceServer(
+        data_dir, lambda: shown.append(True), window, on_quick_ask=quick.open_here
+    )
+    try:
+        done = quick_ask()
+        assert done.returncode == 0, done.stderr
+        qtbot.waitUntil(quick.isVisible, timeout=5000)
+        assert shown == []  # the quick-ask box, not the main window
+    finally:
+        server.close()
+    alone = quick_ask()
+    assert alone.returncode == 1 and alone.stderr.count("\n") == 1
+    assert "no Rememora app is running" in alone.stderr
+
+
 @pytest.mark.llm
 def test_background_ingest_makes_typed_memories_without_a_click(qtbot, data_dir, embedder) -> None:  # type: ignore[no-untyped-def]
     from tests.conftest import TEST_SETTINGS

@@ -1,6 +1,8 @@
 """File ▸ Export… and Import… in the window (Qt offscreen): each runs as an op on the
 store executor with the progress bar and ends with its summary, or with the error's one
-line in the status line; an import refreshes the status figures through its changes."""
+line in the status line; an import refreshes the status figures through its changes.
+File ▸ Consolidate now runs a real consolidation (the tiny model) as a job, and refuses
+with one line while another run holds the store's consolidation."""
 
 from __future__ import annotations
 
@@ -11,6 +13,8 @@ import pytest
 from app.gui.main_window import MainWindow
 from core.archive.export import ExportReport
 from core.archive.import_ import ImportReport
+from core.consolidate.report import ConsolidationReport
+from core.errors import ConsolidationError
 from core.service import Service
 from tests.archive_helpers import PASSPHRASE, fill, new_store
 
@@ -34,7 +38,11 @@ def test_export_and_import_from_the_file_menu(
         window = _window(qtbot, service)
         titles = [a.text() for a in window.menuBar().actions()]
         assert "&File" in titles
-        assert [a.text() for a in window.archive.menu.actions()] == ["Export…", "Import…"]
+        assert [a.text() for a in window.archive.menu.actions() if a.text()] == [
+            "Export…",
+            "Import…",
+            "Consolidate now",
+        ]
         with qtbot.waitSignal(window.archive.finished, timeout=120_000) as done:
             window.archive.export_to(archive, PASSPHRASE)
         assert isinstance(done.args[0], ExportReport), done.args[0]
@@ -68,3 +76,25 @@ def test_a_short_passphrase_is_one_line_in_the_status(
     assert "at least 8 characters" in window.status_label.text()
     assert not (tmp_path / "x.archive").exists()
     assert window.finish()
+
+
+@pytest.mark.llm
+def test_consolidate_now_from_the_file_menu(qtbot, service: Service) -> None:  # type: ignore[no-untyped-def]
+    fill(service, frames=1)
+    window = _window(qtbot, service)
+    action = window.consolidation.action
+    with service._one_consolidation():  # as the schedule's run would, on its own thread
+        with qtbot.waitSignal(window.consolidation.finished, timeout=30_000) as refused:
+            action.trigger()
+    assert isinstance(refused.args[0], ConsolidationError)
+    assert "a consolidation run is in progress" in window.status_label.text()
+    assert action.isEnabled() and service.consolidation_runs() == []
+    with qtbot.waitSignal(window.consolidation.finished, timeout=300_000) as done:
+        action.trigger()
+        assert not action.isEnabled()  # one run at a time from here too
+    report = done.args[0]
+    assert isinstance(report, ConsolidationReport), report
+    assert [r.id for r in service.consolidation_runs()] == [report.run_id]
+    status = window.status_label.text()
+    assert status.startswith("Consolidation: ") and f"--undo {report.run_id}" in status
+    assert action.isEnabled() and window.finish()

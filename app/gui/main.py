@@ -57,7 +57,14 @@ def run_gui(
         controls.menu, controls.show_action, service, window.store_ops, window, window.show_notice
     )
     try:
-        instance = InstanceServer(data_dir, window.bring_back, window, on_lock=lock.lock)
+        quick = getattr(window, "quick_ask", None)  # with a tray: its quick-ask box
+        instance = InstanceServer(
+            data_dir,
+            window.bring_back,
+            window,
+            on_lock=lock.lock,
+            on_quick_ask=quick.open_here if quick is not None else None,
+        )
         if not (tray and tray_icon is not None):
             window.show()
         if start_capture:

@@ -35,6 +35,7 @@ from PySide6.QtWidgets import (
 import assets
 from app.gui.archive_actions import ArchiveActions
 from app.gui.background_ingest import BackgroundIngest
+from app.gui.consolidate_action import ConsolidateAction
 from app.gui.errors import describe
 from app.gui.memories_view import MemoriesView
 from app.gui.memory_dialog import MemoryDialog, when
@@ -209,6 +210,7 @@ class MainWindow(QMainWindow):
         for box in (self.question, self.note):
             box.textEdited.connect(lambda _text: self.background.note_activity())
         self.archive = ArchiveActions(self)  # File ▸ Export… / Import…
+        self.consolidation = ConsolidateAction(self)  # File ▸ Consolidate now
         self._read_status()
         self.read_history()
 
@@ -555,7 +557,8 @@ class MainWindow(QMainWindow):
         stopped = self.background.stop(msecs)
         self.jobs.cancel_all()
         answered = self.jobs.wait(msecs)
-        return self.store_ops.close(msecs) and stopped and answered
+        consolidated = self.consolidation.wait(msecs)
+        return self.store_ops.close(msecs) and stopped and answered and consolidated
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt's name
         if self._hide_on_close:

@@ -1,7 +1,9 @@
 """Single instance, politely (after Anki): the first app listens on a local socket named
 after its data directory; a second launch on the same directory asks it to show its
 window and exits, instead of failing on the store lock. `rememora lock` uses the same
-socket to lock the running app: it sends ``lock`` and waits for ``locked``."""
+socket to lock the running app: it sends ``lock`` and waits for ``locked``; `rememora
+quick-ask` sends ``quick-ask`` (the global shortcut's command: the desktop binds a key
+to it, since Qt has no global hotkeys)."""
 
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ from PySide6.QtNetwork import QLocalServer, QLocalSocket
 SHOW = b"show\n"
 LOCK = b"lock\n"
 LOCKED = b"locked\n"
+QUICK_ASK = b"quick-ask\n"
 
 
 def server_name(data_dir: Path) -> str:
@@ -29,12 +32,15 @@ def _connect(data_dir: Path, timeout_ms: int) -> QLocalSocket | None:
     return socket if socket.waitForConnected(timeout_ms) else None
 
 
-def ask_running_instance_to_show(data_dir: Path, timeout_ms: int = 1000) -> bool:
-    """True if an app already owns ``data_dir`` and was told to show itself."""
+def ask_running_instance_to_show(
+    data_dir: Path, timeout_ms: int = 1000, message: bytes = SHOW
+) -> bool:
+    """True if an app already owns ``data_dir`` and was told to show itself (``message``:
+    its window, or with QUICK_ASK its quick-ask box)."""
     socket = _connect(data_dir, timeout_ms)
     if socket is None:
         return False
-    socket.write(SHOW)
+    socket.write(message)
     socket.waitForBytesWritten(timeout_ms)
     socket.disconnectFromServer()
     return True
@@ -62,13 +68,15 @@ class InstanceServer(QObject):
         on_show: Callable[[], None],
         parent: QObject | None = None,
         on_lock: Callable[[Callable[[], None]], None] | None = None,
+        on_quick_ask: Callable[[], None] | None = None,
     ) -> None:
         """``on_lock(done)``: lock the app, then call ``done`` (which answers the
-        client)."""
+        client); ``on_quick_ask``: open the quick-ask box (else the window is shown)."""
         super().__init__(parent)
         self._server = QLocalServer(self)
         self._on_show = on_show
         self._on_lock = on_lock
+        self._on_quick_ask = on_quick_ask
         name = server_name(data_dir)
         QLocalServer.removeServer(name)  # a stale socket left by a killed app
         self._server.setSocketOptions(QLocalServer.SocketOption.UserAccessOption)
@@ -84,7 +92,9 @@ class InstanceServer(QObject):
         if not isinstance(connection, QLocalSocket):
             return
         message = bytes(connection.readAll().data())
-        if SHOW.strip() in message:
+        if message.strip() == QUICK_ASK.strip():
+            (self._on_quick_ask or self._on_show)()
+        elif SHOW.strip() in message:
             self._on_show()
         if LOCK.strip() in message and self._on_lock is not None:
 
