@@ -1,6 +1,10 @@
 """`rememora ask` latency with the default model, on a store of chat turns.
 
-    .venv/bin/python bench/ask_latency.py [--model qwen2.5-coder-0.5b] [--turns 200] [--json bench/out/ask_latency.json]
+    .venv/bin/python bench/ask_latency.py [--model qwen2.5-coder-0.5b] [--turns 200] [--extract llm|none] [--json bench/out/ask_latency.json]
+
+``--extract none`` records the turns as raw episodic memories only (no model call per
+batch), so a store of 5,000 memories is built in minutes: what retrieval and the answer
+prompt see on a big store, without the hours of extraction.
 
 Measures, in one run on this machine:
 - cli_cold_ms: the whole `rememora ask` command in a fresh process (imports, model load,
@@ -57,7 +61,7 @@ QUESTIONS = [
 ]
 
 
-def build_store(data_dir: Path, model: str, turns: int) -> None:
+def build_store(data_dir: Path, model: str, turns: int, extract: str = "llm") -> None:
     (data_dir / "settings.toml").write_text(f'[llm]\nmodel = "{model}"\n')
     start = datetime(2026, 1, 1, 9, 0, tzinfo=UTC)
     events = [
@@ -75,7 +79,10 @@ def build_store(data_dir: Path, model: str, turns: int) -> None:
     ]
     with Service(data_dir) as service:
         service.add_events(events)
-        service.ingest()
+        if extract == "llm":
+            service.ingest()
+        else:
+            service.record_events()  # raw records, embedded and indexed
         service.load_llm()
 
 
@@ -83,11 +90,12 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--model", default="qwen2.5-coder-0.5b")
     parser.add_argument("--turns", type=int, default=200)
+    parser.add_argument("--extract", choices=("llm", "none"), default="llm")
     parser.add_argument("--json", type=Path, default=REPO / "bench" / "out" / "ask_latency.json")
     args = parser.parse_args()
     data_dir = Path(tempfile.mkdtemp(prefix="rememora-bench-"))
     use_throwaway_keys()  # a temporary store: no OS keyring entry, a random passphrase
-    build_store(data_dir, args.model, args.turns)
+    build_store(data_dir, args.model, args.turns, args.extract)
 
     cold = []
     env = {**os.environ, "REMEMORA_DATA_DIR": str(data_dir)}
@@ -104,6 +112,7 @@ def main() -> int:
 
     warm, first_token, retrieval = [], [], []
     with Service(data_dir) as service:
+        memories = len(service.list_memories())
         service.load_llm()
         service.ask("warm up", lambda _p: None)
         for question in QUESTIONS:
@@ -118,6 +127,8 @@ def main() -> int:
     result = {
         "model": args.model,
         "turns": args.turns + len(FACTS),
+        "extract": args.extract,
+        "memories": memories,
         "cpu_count": os.cpu_count(),
         "cli_cold_ms": round(statistics.median(cold)),
         "warm_ask_ms": round(statistics.median(warm)),

@@ -37,6 +37,7 @@ from app.gui.archive_actions import ArchiveActions
 from app.gui.background_ingest import BackgroundIngest
 from app.gui.consolidate_action import ConsolidateAction
 from app.gui.errors import describe
+from app.gui.garbage import collect_on_ui_thread, release
 from app.gui.memories_view import MemoriesView
 from app.gui.memory_dialog import MemoryDialog, when
 from app.gui.ops import OpContext, OpRunner
@@ -209,6 +210,7 @@ class MainWindow(QMainWindow):
         self.background.finished.connect(self._on_background_ingest)
         for box in (self.question, self.note):
             box.textEdited.connect(lambda _text: self.background.note_activity())
+        collect_on_ui_thread()  # no Qt object is ever collected on a worker thread
         self.archive = ArchiveActions(self)  # File ▸ Export… / Import…
         self.consolidation = ConsolidateAction(self)  # File ▸ Consolidate now
         self._read_status()
@@ -558,7 +560,9 @@ class MainWindow(QMainWindow):
         self.jobs.cancel_all()
         answered = self.jobs.wait(msecs)
         consolidated = self.consolidation.wait(msecs)
-        return self.store_ops.close(msecs) and stopped and answered and consolidated
+        closed = self.store_ops.close(msecs)
+        release()  # the workers are stopped: collection may run anywhere again
+        return closed and stopped and answered and consolidated
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt's name
         if self._hide_on_close:
