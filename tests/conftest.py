@@ -119,6 +119,22 @@ def run_cli(data_dir: Path, *args: str, timeout: float = 300) -> subprocess.Comp
     )
 
 
+def run_cli_beside_qt(qtbot, data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:  # type: ignore[no-untyped-def]
+    """Run `rememora ARGS` while this test's Qt event loop keeps turning (the command
+    talks to an app server in this process, which answers from that loop)."""
+    command = subprocess.Popen(
+        [sys.executable, "-m", "app.cli", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=cli_env(data_dir),
+        cwd=REPO,
+    )
+    qtbot.waitUntil(lambda: command.poll() is not None, timeout=60_000)
+    out, err = command.communicate()
+    return subprocess.CompletedProcess(command.args, command.returncode, out, err)
+
+
 def ask_after_chat(data_dir: Path, facts: list[str], question: str, expected: str) -> list[str]:
     """The embedded answering flow through the real CLI: record ``facts`` as Alice's
     turns, ask ``question``, and check the answer cites (or was given) a memory holding

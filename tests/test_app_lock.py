@@ -27,7 +27,7 @@ from core.records import MemoryType
 from core.service import Service
 from models.llm import LlamaCppLLM
 from tests.archive_helpers import SECRET, T0, add_frame, fill
-from tests.conftest import REPO, cli_env
+from tests.conftest import REPO, cli_env, run_cli_beside_qt
 
 PASSPHRASE = os.environ["REMEMORA_PASSPHRASE"]
 
@@ -107,18 +107,9 @@ def test_rememora_lock_locks_the_running_app_through_its_socket(
     controls = LockControls(service, ops)
     server = InstanceServer(data_dir, lambda: None, on_lock=controls.lock)
     try:
-        command = subprocess.Popen(
-            [sys.executable, "-m", "app.cli", "lock"],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            env=cli_env(data_dir),
-            cwd=REPO,
-        )
-        qtbot.waitUntil(lambda: command.poll() is not None, timeout=60_000)
-        out, err = command.communicate()
-        assert command.returncode == 0, err
-        assert "locked the running Rememora app" in out
+        done = run_cli_beside_qt(qtbot, data_dir, "lock")
+        assert done.returncode == 0, done.stderr
+        assert "locked the running Rememora app" in done.stdout
         assert service.locked and controls.action.text() == UNLOCK_TEXT
     finally:
         server.close()
