@@ -39,13 +39,6 @@ def ops() -> Iterator[StoreOps]:
     assert store_ops.close()
 
 
-def _no_slow(watchdog) -> None:  # type: ignore[no-untyped-def]
-    timed = f"{watchdog.handled} handlers timed, longest {watchdog.longest_ms:.0f} ms"
-    assert not watchdog.slow, f"slow UI-thread handlers ({timed}):\n" + "\n".join(
-        map(str, watchdog.slow)
-    )
-
-
 def test_insights_plot_tokens_and_changes_per_run(
     qtbot, qapp: WatchedApplication, service: Service, ops: StoreOps
 ) -> None:  # type: ignore[no-untyped-def]
@@ -80,7 +73,7 @@ def test_insights_plot_tokens_and_changes_per_run(
         }
         assert ": 1 superseded, 1 held; " in view.runs_text.text()  # the last run's line
         assert "tokens 700 → 650" in view.runs_text.text()
-    _no_slow(watchdog)
+    watchdog.assert_none_slow()
 
 
 def _two_held(service: Service) -> tuple[Memory, Memory, Memory, Memory]:
@@ -136,7 +129,7 @@ def test_held_facts_are_confirmed_and_rejected_with_their_buttons(
         assert view.tabText(view.indexOf(held)) == "To confirm"
         assert not held.confirm_button.isEnabled() and not held.reject_button.isEnabled()
         assert held.message.text().startswith("Rejected")
-    _no_slow(watchdog)
+    watchdog.assert_none_slow()
     assert service.get(porto.id).status is MemoryStatus.SUPERSEDED
     assert service.get(porto.id).successor_id == berlin.id
     assert service.get(globex.id).status is MemoryStatus.DELETED
@@ -165,7 +158,7 @@ def test_the_private_box_marks_a_memory_private_and_back(
             assert (last.op, last.actor, last.reason) == ("UPDATE", "user", reason)
             assert box.isEnabled() and box.isChecked() is private
             assert ("· private" in dialog.meta.text()) is private
-    _no_slow(watchdog)
+    watchdog.assert_none_slow()
 
 
 @pytest.fixture
@@ -200,6 +193,6 @@ def test_the_end_of_a_scheduled_run_told_from_the_schedules_thread_rereads_the_v
                 threading.Thread(target=background._on_consolidated, args=("idle", report)).start()
         assert [h.fact.id for h in listed.args[0]] == [berlin.id]
         assert view.tabText(view.indexOf(view.held)) == "To confirm (1)"
-        _no_slow(watchdog)
+        watchdog.assert_none_slow()
     finally:
         assert background.stop()

@@ -46,13 +46,6 @@ def window(qtbot, demo: Service) -> Iterator[MainWindow]:  # type: ignore[no-unt
     assert shown.finish()
 
 
-def _no_slow(watchdog) -> None:  # type: ignore[no-untyped-def]
-    timed = f"{watchdog.handled} handlers timed, longest {watchdog.longest_ms:.0f} ms"
-    assert not watchdog.slow, f"slow UI-thread handlers ({timed}):\n" + "\n".join(
-        map(str, watchdog.slow)
-    )
-
-
 def _click_row(qtbot, widget, row: int) -> None:  # type: ignore[no-untyped-def]
     rect = widget.visualItemRect(widget.item(row))
     qtbot.mouseClick(widget.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
@@ -96,7 +89,7 @@ def test_ask_then_open_a_cited_source_frame(
         assert window.history_empty.text() == "No past question matches."
         source.close()
         dialog.close()
-    _no_slow(watchdog)
+    watchdog.assert_none_slow()
 
 
 def test_nothing_in_memory_is_said_plainly(qtbot, window: MainWindow) -> None:  # type: ignore[no-untyped-def]
@@ -143,7 +136,7 @@ def test_edit_a_memory_and_see_its_history(
         assert "Noted: dentist" in source.text_view.toPlainText()  # the rest of the chat
         source.close()
         dialog.close()
-    _no_slow(watchdog)
+    watchdog.assert_none_slow()
 
 
 def test_delete_a_time_range_after_a_confirmation_clicked_by_a_stand_in(  # type: ignore[no-untyped-def]
@@ -182,7 +175,7 @@ def test_delete_a_time_range_after_a_confirmation_clicked_by_a_stand_in(  # type
         qtbot.waitSignal(view.frames_listed, timeout=30_000).wait()
         assert all(f.event.id != oslo.event.id for f in view.frames)
         assert view.days.count() == days_before  # another frame of that day stays
-    _no_slow(watchdog)
+    watchdog.assert_none_slow()
     assert demo.events([oslo.event.id]) == []
 
 
@@ -235,7 +228,7 @@ def test_every_view_opens_under_the_watchdog(
         assert not isinstance(insights.args[0], BaseException), insights.args[0]
         window.tabs.setCurrentWidget(window.settings_view)
         qtbot.wait(200)
-    _no_slow(watchdog)
+    watchdog.assert_none_slow()
 
 
 def test_first_run_saves_the_choices(qtbot, demo: Service, data_dir: Path) -> None:  # type: ignore[no-untyped-def]

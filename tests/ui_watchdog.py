@@ -72,6 +72,13 @@ class UiWatchdog:
             return 0
         return int(os.pread(self._schedstat, 64, 0).split()[1])
 
+    def assert_none_slow(self) -> None:
+        """Fail, listing them, if any handler took longer than ``limit_ms``."""
+        timed = f"{self.handled} handlers timed, longest {self.longest_ms:.0f} ms"
+        assert not self.slow, f"slow UI-thread handlers ({timed}):\n" + "\n".join(
+            map(str, self.slow)
+        )
+
     def record(self, receiver: QObject, event_type: object, wall_ns: int, queued_ns: int) -> None:
         self.handled += 1
         name = str(getattr(event_type, "name", event_type))
